@@ -1,0 +1,91 @@
+"""Fetch one source: download (or reuse), check the format, read the millésime, keep it raw."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from dataclasses import dataclass
+
+from tasks.errors import InvalidData, LayoutChanged, OpenDataError
+from tasks.formats import check_payload, read_header
+from tasks.http_client import SourceClient
+from tasks.raw_store import RawFile, RawStore
+from tasks.registry import Source, Territoire
+
+log = logging.getLogger(__name__)
+
+DOWNLOADED = "téléchargé"
+NOT_MODIFIED = "inchangé (HTTP 304)"
+SAME_CONTENT = "inchangé (contenu identique)"
+
+
+@dataclass(frozen=True)
+class Fetched:
+    source_id: str
+    raw: RawFile
+    status: str
+
+
+def fetch(
+    client: SourceClient,
+    store: RawStore,
+    source: Source,
+    territoire: Territoire,
+    millesime: int | None,
+    today: dt.date,
+) -> list[Fetched]:
+    wanted = millesime if source.millesime.kind != "cog" else None
+    cog = millesime if source.millesime.kind == "cog" else None
+    declared = cog or source.default_millesime(today)
+    return [
+        _fetch_url(client, store, source, url, declared, wanted)
+        for url in source.urls(territoire, declared or wanted)
+    ]
+
+
+def _fetch_url(
+    client: SourceClient,
+    store: RawStore,
+    source: Source,
+    url: str,
+    declared: int | None,
+    wanted: int | None,
+) -> Fetched:
+    previous = store.latest(url)
+    scratch = store.scratch(source.id)
+    download = client.download(url, scratch, previous.validators if previous else None)
+    if download.not_modified and previous:
+        scratch.unlink(missing_ok=True)
+        return Fetched(source.id, previous, NOT_MODIFIED)
+    try:
+        check_payload(scratch, source, url)
+        millesime = declared or _detected_millesime(source, scratch, url, wanted)
+    except OpenDataError as error:
+        kept = store.reject(scratch, source.id)
+        error.where = f"{error.where} ; fichier reçu conservé : {kept}"
+        raise type(error)(error.what, where=error.where, action=error.action) from error
+    raw, new = store.keep(
+        scratch, source_id=source.id, url=url, millesime=millesime, validators=download.validators
+    )
+    return Fetched(source.id, raw, DOWNLOADED if new else SAME_CONTENT)
+
+
+def _detected_millesime(source: Source, path, url: str, wanted: int | None) -> int:
+    header = read_header(path, source)
+    found = source.detect_millesime(header)
+    if found is None:
+        raise LayoutChanged(
+            f"impossible de lire le millésime : aucune colonne de la forme "
+            f"{source.millesime.detect_from_column}",
+            where=f"{url} (source {source.id})",
+            action="le producteur a changé la structure du fichier : comparez son en-tête "
+            "avec warehouse/sources.yaml",
+        )
+    if wanted and found != wanted:
+        raise InvalidData(
+            f"le fichier publié contient le millésime {found}, pas le millésime {wanted} demandé",
+            where=f"{url} (source {source.id})",
+            action=f"relancez sans millésime pour prendre {found}, ou attendez la publication "
+            f"du millésime {wanted}",
+        )
+    return found

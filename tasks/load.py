@@ -1,0 +1,224 @@
+"""Load raw files, unmodified, into the `raw` schema of the candidate warehouse.
+
+Every value stays text as read (CSV) or as typed by the producer (JSON); staging
+models do the renaming and casting. A file whose layout changed, or whose commune
+codes are damaged, is refused here with the file and the lines named.
+"""
+
+from __future__ import annotations
+
+import codecs
+import hashlib
+import logging
+import shutil
+import tempfile
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+
+from tasks.errors import InvalidData, LayoutChanged
+from tasks.formats import member_name, read_header
+from tasks.raw_store import RawFile
+from tasks.registry import Registry, Source
+from tasks.sql import quote_ident, read_sql
+
+CODE_INSEE = r"^\d{5}$|^2[AB]\d{3}$"
+# A text marker that never occurs in a file, so that empty cells stay '' (not NULL):
+# an empty census cell is a fact to report ("non renseignée"), unlike a column absent
+# from an older millésime.
+_NO_NULL_STRING = "\x01"
+META_COLUMNS = ("_millesime", "_sha256", "_fichier", "_ligne")
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class LoadReport:
+    source_id: str
+    millesime: int
+    rows: int
+    skipped: bool
+    ignored_columns: tuple[str, ...] = ()
+
+
+def prepare(conn: duckdb.DuckDBPyConnection, registry: Registry) -> None:
+    conn.execute(read_sql("schema.sql"))
+    conn.execute(
+        "insert into ref.territoire values (?, ?)",
+        [registry.territoire.epci, registry.territoire.nom],
+    )
+
+
+def load_source(
+    conn: duckdb.DuckDBPyConnection, source: Source, files: list[tuple[RawFile, Path]]
+) -> LoadReport:
+    """Replace the raw rows of this source and millésime, unless they are already loaded."""
+    millesime = _single_millesime(source, files)
+    fingerprint = _fingerprint(raw for raw, _ in files)
+    table = f"raw.{quote_ident(source.id)}"
+    previous = conn.execute(
+        "select empreinte, lignes from meta.chargements where source_id = ? and millesime = ?",
+        [source.id, millesime],
+    ).fetchone()
+    if previous and previous[0] == fingerprint:
+        return LoadReport(source.id, millesime, previous[1], skipped=True)
+
+    ignored: set[str] = set()
+    conn.execute("drop table if exists _entrant")
+    for raw, path in files:
+        ignored |= _stage_file(conn, source, raw, path, millesime)
+    _check_codes(conn, source)
+    rows = conn.execute("select count(*) from _entrant").fetchone()[0]
+    _replace_rows(conn, table, millesime)
+    conn.execute("drop table _entrant")
+    _record(conn, source, millesime, fingerprint, rows, [raw for raw, _ in files])
+    return LoadReport(source.id, millesime, rows, skipped=False, ignored_columns=tuple(sorted(ignored)))
+
+
+def _stage_file(
+    conn: duckdb.DuckDBPyConnection, source: Source, raw: RawFile, path: Path, millesime: int
+) -> set[str]:
+    header = read_header(path, source)
+    expected = source.expected_columns(millesime)
+    missing = [name for name in expected if name not in header]
+    if missing:
+        raise LayoutChanged(
+            f"colonne(s) attendue(s) absente(s) : {', '.join(missing)} "
+            f"(millésime {millesime}, {len(header)} colonnes lues)",
+            where=f"{raw.url} → {path.name} (source {source.id})",
+            action="le producteur a changé la structure du fichier : comparez son en-tête "
+            "avec `columns` dans warehouse/sources.yaml et mettez le registre à jour",
+        )
+    with tempfile.TemporaryDirectory(prefix="opendata-") as scratch:
+        readable = _readable_file(source, path, Path(scratch))
+        relation = _relation(source)
+        select = (
+            f"select *, ?::integer as _millesime, ?::varchar as _sha256, ?::varchar as _fichier, "
+            f"(row_number() over () + 1)::bigint as _ligne from {relation}"
+        )
+        params = [millesime, raw.sha256, raw.path, str(readable)]
+        if conn.execute("select count(*) from duckdb_tables() where table_name = '_entrant'").fetchone()[0]:
+            conn.execute(f"insert into _entrant by name {select}", params)
+        else:
+            conn.execute(f"create temp table _entrant as {select}", params)
+    return {name for name in header if name not in expected}
+
+
+def _relation(source: Source) -> str:
+    if source.format == "json":
+        return "read_json(?, format = 'array')"
+    delimiter = (source.separator or ",").replace("'", "''")
+    return (
+        f"read_csv(?, delim = '{delimiter}', header = true, all_varchar = true, "
+        f"nullstr = '{_NO_NULL_STRING}', quote = '\"', strict_mode = false)"
+    )
+
+
+def _readable_file(source: Source, path: Path, scratch: Path) -> Path:
+    """The CSV or JSON file itself, UTF-8: extracted from its zip and transcoded if needed."""
+    if source.format == "zip":
+        with zipfile.ZipFile(path) as archive:
+            inner = archive.open(member_name(archive, source))
+            return _utf8_copy(inner, source.encoding, scratch / "membre.csv")
+    if source.encoding.lower().replace("_", "-") in {"utf-8", "utf8"}:
+        return path
+    with path.open("rb") as f:
+        return _utf8_copy(f, source.encoding, scratch / path.name)
+
+
+def _utf8_copy(stream, encoding: str, target: Path) -> Path:
+    if encoding.lower().replace("_", "-") in {"utf-8", "utf8"}:
+        with target.open("wb") as out:
+            shutil.copyfileobj(stream, out)
+        return target
+    reader = codecs.getreader(encoding)(stream)
+    with target.open("w", encoding="utf-8") as out:
+        shutil.copyfileobj(reader, out)
+    return target
+
+
+def _check_codes(conn: duckdb.DuckDBPyConnection, source: Source) -> None:
+    key = quote_ident(source.key)
+    bad = conn.execute(
+        f"select _fichier, _ligne, {key}::varchar from _entrant "
+        f"where {key} is null or not regexp_full_match({key}::varchar, ?) order by _ligne",
+        [CODE_INSEE],
+    ).fetchall()
+    if not bad:
+        return
+    samples = ", ".join(f"ligne {line} : « {code or ''} »" for _, line, code in bad[:10])
+    lost_zero = any(code and code.isdigit() and len(code) == 4 for _, _, code in bad)
+    action = (
+        "des codes à 4 chiffres ont perdu leur zéro initial (fichier ré-enregistré par un "
+        "tableur ?) : reprenez le fichier original du producteur, ne le corrigez pas à la main"
+        if lost_zero
+        else "vérifiez le fichier du producteur ; un code commune a 5 caractères (2A/2B en Corse)"
+    )
+    raise InvalidData(
+        f"{len(bad)} code(s) commune invalide(s) dans la colonne {source.key} ({samples})",
+        where=f"{bad[0][0]} (source {source.id})",
+        action=action,
+    )
+
+
+def _replace_rows(conn: duckdb.DuckDBPyConnection, table: str, millesime: int) -> None:
+    exists = conn.execute(
+        "select count(*) from duckdb_tables() where schema_name = 'raw' and table_name = ?",
+        [table.split(".", 1)[1].strip('"').replace('""', '"')],
+    ).fetchone()[0]
+    if not exists:
+        conn.execute(f"create table {table} as select * from _entrant")
+        return
+    current = {row[0] for row in conn.execute(f"select * from {table} limit 0").description}
+    incoming = conn.execute("select * from _entrant limit 0").description
+    for name, type_code, *_ in incoming:
+        if name not in current:
+            conn.execute(f"alter table {table} add column {quote_ident(name)} {type_code}")
+    conn.execute(f"delete from {table} where _millesime = ?", [millesime])
+    conn.execute(f"insert into {table} by name select * from _entrant")
+
+
+def _record(
+    conn: duckdb.DuckDBPyConnection,
+    source: Source,
+    millesime: int,
+    fingerprint: str,
+    rows: int,
+    raws: list[RawFile],
+) -> None:
+    conn.execute(
+        "insert or replace into meta.chargements values (?, ?, ?, ?, now())",
+        [source.id, millesime, fingerprint, rows],
+    )
+    for raw in raws:
+        conn.execute(
+            "insert or replace into meta.fichiers_bruts values (?, ?, ?, ?, ?, ?, ?)",
+            [raw.source_id, raw.url, raw.millesime, raw.sha256, raw.size, raw.fetched_at, raw.path],
+        )
+    conn.execute(
+        "delete from ref.variables where source_id = ? and millesime = ?", [source.id, millesime]
+    )
+    conn.executemany(
+        "insert into ref.variables values (?, ?, ?, ?, ?, ?)",
+        [
+            [source.id, millesime, code, column.variable, column.libelle, column.unite]
+            for column, code in zip(source.columns, source.expected_columns(millesime), strict=True)
+        ],
+    )
+
+
+def _single_millesime(source: Source, files: list[tuple[RawFile, Path]]) -> int:
+    millesimes = {raw.millesime for raw, _ in files}
+    if len(millesimes) != 1 or None in millesimes:
+        raise InvalidData(
+            f"les fichiers de la source {source.id} ne portent pas un millésime unique "
+            f"({', '.join(str(m) for m in sorted(millesimes, key=str))})",
+            where=", ".join(raw.path for raw, _ in files),
+            action="relancez avec un seul millésime (paramètre millesime)",
+        )
+    return millesimes.pop()
+
+
+def _fingerprint(raws) -> str:
+    return hashlib.sha256("|".join(sorted(raw.sha256 for raw in raws)).encode()).hexdigest()

@@ -1,0 +1,69 @@
+"""The Prefect tasks of the refresh: thin, typed wrappers around the modules of `tasks/`."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+from prefect import task
+from prefect.cache_policies import NO_CACHE
+
+from tasks import exports, extract, load, models, quality
+from tasks.http_client import SourceClient
+from tasks.raw_store import RawStore
+from tasks.registry import Registry, Source
+from tasks.settings import Settings
+from tasks.warehouse import connect
+
+# Idempotence comes from the raw manifest and meta.chargements, not from Prefect's cache.
+_TASK = {"cache_policy": NO_CACHE}
+
+
+@task(name="telecharger-source", **_TASK)
+def fetch_source(
+    source: Source, registry: Registry, settings: Settings, millesime: int | None
+) -> list[extract.Fetched]:
+    client = SourceClient(settings)
+    store = RawStore(settings.raw_dir)
+    return extract.fetch(client, store, source, registry.territoire, millesime, dt.date.today())
+
+
+@task(name="charger-sources", **_TASK)
+def load_sources(
+    candidate: Path, registry: Registry, fetched: list[extract.Fetched], settings: Settings
+) -> list[load.LoadReport]:
+    store = RawStore(settings.raw_dir)
+    with connect(candidate) as conn:
+        load.prepare(conn, registry)
+        reports = []
+        for source_id in dict.fromkeys(item.source_id for item in fetched):
+            files = [(f.raw, store.file(f.raw)) for f in fetched if f.source_id == source_id]
+            reports.append(load.load_source(conn, registry.sources[source_id], files))
+        return reports
+
+
+@task(name="construire-modeles", **_TASK)
+def build_models(candidate: Path) -> dict[str, int]:
+    with connect(candidate) as conn:
+        return models.build(conn, models.discover())
+
+
+@task(name="controler-qualite", **_TASK)
+def check_quality(candidate: Path) -> list[quality.Outcome]:
+    marts = [model for model in models.discover() if model.layer == "marts"]
+    suites = quality.suites_for(marts)
+    with connect(candidate) as conn:
+        return quality.validate(conn, suites)
+
+
+@task(name="appliquer-barriere-qualite", **_TASK)
+def enforce_quality(outcomes: list[quality.Outcome]) -> None:
+    quality.enforce(outcomes)
+
+
+@task(name="exporter-csv", **_TASK)
+def export_marts(warehouse: Path, folder: Path) -> list[exports.Export]:
+    marts = [model.name for model in models.discover() if model.layer == "marts"]
+    with connect(warehouse) as conn:
+        return [exports.export_mart(conn, mart, folder) for mart in marts]
+

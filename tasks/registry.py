@@ -1,0 +1,159 @@
+"""The declarative source registry (`warehouse/sources.yaml`) as typed objects."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+from tasks.errors import ConfigurationError
+from tasks.settings import PROJECT_ROOT
+
+REGISTRY_PATH = PROJECT_ROOT / "warehouse" / "sources.yaml"
+FORMATS = {"csv", "zip", "json", "xlsx"}
+_YEAR_TOKEN = re.compile(r"\{yy(?:([+-])(\d+))?\}")
+
+
+def resolve_template(template: str, millesime: int) -> str:
+    """`P{yy-6}_POP` with 2022 -> `P16_POP`."""
+
+    def replace(match: re.Match[str]) -> str:
+        sign, offset = match.groups()
+        year = millesime + (int(offset) * (1 if sign == "+" else -1) if sign else 0)
+        return f"{year % 100:02d}"
+
+    return _YEAR_TOKEN.sub(replace, template)
+
+
+def template_pattern(template: str) -> re.Pattern[str]:
+    """A regex matching the template for any year, capturing the `{yy}` digits."""
+    parts = _YEAR_TOKEN.split(template)
+    regex = ""
+    for index in range(0, len(parts), 3):
+        regex += re.escape(parts[index])
+        if index + 1 < len(parts):
+            is_base_year = parts[index + 1] is None
+            regex += r"(?P<yy>\d{2})" if is_base_year and "(?P<yy>" not in regex else r"\d{2}"
+    return re.compile(f"^{regex}$")
+
+
+@dataclass(frozen=True)
+class Column:
+    source: str
+    libelle: str
+    variable: str | None = None
+    unite: str | None = None
+
+
+@dataclass(frozen=True)
+class Millesime:
+    kind: str
+    default: str | None = None
+    detect_from_column: str | None = None
+
+
+@dataclass(frozen=True)
+class Source:
+    id: str
+    title: str
+    producer: str
+    licence: str
+    url: str
+    format: str
+    encoding: str
+    millesime: Millesime
+    key: str
+    columns: tuple[Column, ...]
+    separator: str | None = None
+    member: str | None = None
+    per_departement: bool = False
+
+    def urls(self, territoire: Territoire, millesime: int | None) -> list[str]:
+        departements = territoire.departements if self.per_departement else [""]
+        return [
+            self.url.format(departement=dep, epci=territoire.epci, millesime=millesime)
+            for dep in departements
+        ]
+
+    def expected_columns(self, millesime: int) -> list[str]:
+        return [resolve_template(column.source, millesime) for column in self.columns]
+
+    def detect_millesime(self, header: list[str]) -> int | None:
+        """Read the census year from a header: `P22_POP` (and not `P16_POP`) -> 2022.
+
+        Several columns can match the template (P22_POP, P16_POP): the year kept is the
+        one whose expected columns best match the header.
+        """
+        if not self.millesime.detect_from_column:
+            return None
+        pattern = template_pattern(self.millesime.detect_from_column)
+        candidates = {2000 + int(m["yy"]) for name in header if (m := pattern.match(name))}
+        if not candidates:
+            return None
+        present = set(header)
+        return max(
+            sorted(candidates),
+            key=lambda year: len(present.intersection(self.expected_columns(year))),
+        )
+
+    def default_millesime(self, today: dt.date) -> int | None:
+        if self.millesime.default == "annee_courante":
+            return today.year
+        return None
+
+
+@dataclass(frozen=True)
+class Territoire:
+    epci: str
+    nom: str
+    departements: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Registry:
+    territoire: Territoire
+    sources: dict[str, Source]
+
+    def select(self, ids: list[str] | None) -> list[Source]:
+        if not ids:
+            return list(self.sources.values())
+        unknown = [source_id for source_id in ids if source_id not in self.sources]
+        if unknown:
+            raise ConfigurationError(
+                f"source(s) inconnue(s) : {', '.join(unknown)}",
+                where=str(REGISTRY_PATH),
+                action=f"choisissez parmi : {', '.join(self.sources)}",
+            )
+        return [self.sources[source_id] for source_id in ids]
+
+
+def load_registry(path: Path = REGISTRY_PATH) -> Registry:
+    try:
+        document = yaml.safe_load(path.read_text(encoding="utf-8"))
+        territoire = Territoire(**document["territoire"])
+        sources = {
+            source_id: _source(source_id, entry) for source_id, entry in document["sources"].items()
+        }
+    except (OSError, yaml.YAMLError, KeyError, TypeError) as error:
+        raise ConfigurationError(
+            f"registre des sources illisible ({error.__class__.__name__} : {error})",
+            where=str(path),
+            action="corrigez le fichier YAML (voir l'en-tête du fichier pour le format attendu)",
+        ) from error
+    return Registry(territoire=territoire, sources=sources)
+
+
+def _source(source_id: str, entry: dict) -> Source:
+    entry = dict(entry)
+    if entry.get("format") not in FORMATS:
+        raise ConfigurationError(
+            f"format « {entry.get('format')} » inconnu pour la source {source_id}",
+            where=str(REGISTRY_PATH),
+            action=f"utilisez l'un de : {', '.join(sorted(FORMATS))}",
+        )
+    columns = tuple(Column(**column) for column in entry.pop("columns"))
+    millesime = Millesime(**entry.pop("millesime"))
+    return Source(id=source_id, columns=columns, millesime=millesime, **entry)

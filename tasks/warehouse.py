@@ -1,0 +1,64 @@
+"""Atomic refresh: work on a copy of the warehouse, swap it in only when all went well."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import duckdb
+
+
+def candidate_path(warehouse: Path) -> Path:
+    return warehouse.with_name(warehouse.stem + ".en_cours" + warehouse.suffix)
+
+
+def rejected_path(warehouse: Path) -> Path:
+    return warehouse.with_name(warehouse.stem + ".rejete" + warehouse.suffix)
+
+
+def start_candidate(warehouse: Path) -> Path:
+    """A private copy of the current warehouse (or a new empty file) to build into."""
+    candidate = candidate_path(warehouse)
+    warehouse.parent.mkdir(parents=True, exist_ok=True)
+    for leftover in (candidate, candidate.with_name(candidate.name + ".wal")):
+        leftover.unlink(missing_ok=True)
+    if warehouse.exists():
+        # Opening and closing checkpoints any write-ahead log into the file before the copy.
+        duckdb.connect(str(warehouse)).close()
+        shutil.copyfile(warehouse, candidate)
+    return candidate
+
+
+def connect(path: Path) -> duckdb.DuckDBPyConnection:
+    return duckdb.connect(str(path))
+
+
+def promote(candidate: Path, warehouse: Path) -> None:
+    """Replace the warehouse by the candidate in one rename (atomic on the same disk)."""
+    duckdb.connect(str(candidate)).close()
+    os.replace(candidate, warehouse)
+
+
+def set_aside(candidate: Path, warehouse: Path) -> Path | None:
+    """Keep a failed candidate for inspection; the warehouse itself is untouched."""
+    if not candidate.exists():
+        return None
+    target = rejected_path(warehouse)
+    os.replace(candidate, target)
+    candidate.with_name(candidate.name + ".wal").unlink(missing_ok=True)
+    return target
+
+
+@contextmanager
+def candidate(warehouse: Path) -> Iterator[Path]:
+    """Yield a candidate to build into; promote it on success, set it aside on failure."""
+    path = start_candidate(warehouse)
+    try:
+        yield path
+    except BaseException:
+        set_aside(path, warehouse)
+        raise
+    promote(path, warehouse)

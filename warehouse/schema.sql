@@ -1,0 +1,44 @@
+-- Tables the pipeline itself maintains (everything else is built from the SQL models).
+create schema if not exists raw;
+create schema if not exists ref;
+create schema if not exists staging;
+create schema if not exists marts;
+create schema if not exists meta;
+
+-- One row per raw file used by a load (a copy of data/raw/manifest.csv rows).
+create table if not exists meta.fichiers_bruts (
+    source_id varchar not null,
+    url varchar not null,
+    millesime integer,
+    sha256 varchar not null,
+    taille_octets bigint not null,
+    telecharge_le timestamptz not null,
+    chemin varchar not null,
+    primary key (source_id, url, sha256)
+);
+
+-- One row per (source, millésime) currently in raw: what was loaded and when.
+create table if not exists meta.chargements (
+    source_id varchar not null,
+    millesime integer not null,
+    empreinte varchar not null,        -- sha256 of the files, sorted and joined
+    lignes bigint not null,
+    charge_le timestamptz not null,
+    primary key (source_id, millesime)
+);
+
+-- Definitions of the variables of each source and millésime, from the registry.
+create table if not exists ref.variables (
+    source_id varchar not null,
+    millesime integer not null,
+    code_indicateur varchar not null,
+    variable varchar,
+    libelle varchar,
+    unite varchar,
+    primary key (source_id, millesime, code_indicateur)
+);
+
+create or replace table ref.territoire (
+    epci varchar not null,
+    nom varchar not null
+);

@@ -26,14 +26,18 @@ def _parser() -> argparse.ArgumentParser:
     )
     commands = parser.add_subparsers(required=True, metavar="commande")
     refresh = commands.add_parser("refresh", help="rafraîchir l'entrepôt depuis les sources")
-    refresh.add_argument("--millesime", type=int, help="millésime du recensement (défaut : le plus récent)")
+    refresh.add_argument(
+        "--millesime", type=int, help="millésime du recensement (défaut : le plus récent)"
+    )
     refresh.add_argument("--cog", type=int, help="millésime du COG (défaut : année en cours)")
     refresh.add_argument(
         "--sources", help="identifiants du registre, séparés par des virgules (défaut : toutes)"
     )
     refresh.set_defaults(run=_refresh)
     sql = commands.add_parser("sql", help="interroger l'entrepôt (lecture seule)")
-    sql.add_argument("requete", help='par exemple : "select count(*) from marts.communes where is_mel"')
+    sql.add_argument(
+        "requete", help='par exemple : "select count(*) from marts.communes where is_mel"'
+    )
     sql.set_defaults(run=_sql)
     return parser
 

@@ -37,7 +37,9 @@ def yearly_refresh(
     fetched = [
         item
         for source in registry.select(sources)
-        for item in fetch_source(source, registry, settings, cog if source.millesime.kind == "cog" else millesime)
+        for item in fetch_source(
+            source, registry, settings, cog if source.millesime.kind == "cog" else millesime
+        )
     ]
     with candidate(settings.warehouse) as path:
         loads = load_sources(path, registry, fetched, settings)
@@ -47,9 +49,16 @@ def yearly_refresh(
     exported = export_marts(settings.warehouse, settings.outputs_dir)
     mel_count, cog_in_use = mel_membership(settings.warehouse)
     summary = Summary(
-        fetched, loads, mel_count, cog_in_use, registry.territoire.epci, outcomes, exported,
-        settings.warehouse, counts,
+        fetched,
+        loads,
+        mel_count,
+        cog_in_use,
+        registry.territoire.epci,
+        outcomes,
+        exported,
+        settings.warehouse,
+        counts,
     )
     create_markdown_artifact(key="resume-rafraichissement", markdown=summary.markdown())
-    get_run_logger().info("\n%s", summary.text())
+    get_run_logger().info("%s (détail : artefact « resume-rafraichissement »)", summary.headline())
     return summary

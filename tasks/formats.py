@@ -85,9 +85,7 @@ def _check_json(path: Path, source: Source, where: str) -> None:
             f"le JSON reçu est illisible ({error})", where=where, action=_RETRY
         ) from error
     if not isinstance(document, list) or not all(isinstance(row, dict) for row in document):
-        raise InvalidFormat(
-            "le JSON reçu n'est pas une liste d'objets", where=where, action=_RETRY
-        )
+        raise InvalidFormat("le JSON reçu n'est pas une liste d'objets", where=where, action=_RETRY)
 
 
 def _decode_header(head: bytes, source: Source, where: str) -> list[str]:

@@ -73,7 +73,9 @@ def load_source(
     _replace_rows(conn, table, millesime)
     conn.execute("drop table _entrant")
     _record(conn, source, millesime, fingerprint, rows, [raw for raw, _ in files])
-    return LoadReport(source.id, millesime, rows, skipped=False, ignored_columns=tuple(sorted(ignored)))
+    return LoadReport(
+        source.id, millesime, rows, skipped=False, ignored_columns=tuple(sorted(ignored))
+    )
 
 
 def _stage_file(
@@ -98,7 +100,9 @@ def _stage_file(
             f"(row_number() over () + 1)::bigint as _ligne from {relation}"
         )
         params = [millesime, raw.sha256, raw.path, str(readable)]
-        if conn.execute("select count(*) from duckdb_tables() where table_name = '_entrant'").fetchone()[0]:
+        if conn.execute(
+            "select count(*) from duckdb_tables() where table_name = '_entrant'"
+        ).fetchone()[0]:
             conn.execute(f"insert into _entrant by name {select}", params)
         else:
             conn.execute(f"create temp table _entrant as {select}", params)

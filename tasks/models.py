@@ -82,7 +82,9 @@ def _require_raw_tables(conn: duckdb.DuckDBPyConnection, model: Model) -> None:
             "select schema_name, table_name from duckdb_tables()"
         ).fetchall()
     }
-    missing = sorted(ref for ref in model.references() if ref.startswith("raw.") and ref not in existing)
+    missing = sorted(
+        ref for ref in model.references() if ref.startswith("raw.") and ref not in existing
+    )
     if missing:
         sources = ", ".join(ref.split(".", 1)[1] for ref in missing)
         raise InvalidData(

@@ -66,4 +66,3 @@ def export_marts(warehouse: Path, folder: Path) -> list[exports.Export]:
     marts = [model.name for model in models.discover() if model.layer == "marts"]
     with connect(warehouse) as conn:
         return [exports.export_mart(conn, mart, folder) for mart in marts]
-

@@ -95,8 +95,8 @@ def load_suite(path: Path) -> Suite:
                 f"l'attente n°{index} ({entry.get('type')}) n'a pas de gravité valide "
                 f"(meta.severity = {severity!r})",
                 where=str(path),
-                action="indiquez \"severity\": \"critical\" (bloque la publication) ou "
-                "\"warning\" (signalé) dans son `meta`",
+                action='indiquez "severity": "critical" (bloque la publication) ou '
+                '"warning" (signalé) dans son `meta`',
             )
         try:
             expectations.append(ExpectationConfiguration(**entry).to_domain_obj())
@@ -141,10 +141,7 @@ def validate(conn: duckdb.DuckDBPyConnection, suites: list[Suite]) -> list[Outco
                 action="vérifiez chaque attente de la suite",
             )
         result = batch.validate(gx_suite, result_format="SUMMARY")
-        outcomes += [
-            _outcome(suite.mart, item, frame)
-            for item in result.results
-        ]
+        outcomes += [_outcome(suite.mart, item, frame) for item in result.results]
     return outcomes
 
 
@@ -173,9 +170,8 @@ def _outcome(mart: str, item, frame: pd.DataFrame) -> Outcome:
     config = item.expectation_config
     kwargs = {k: v for k, v in config.kwargs.items() if k != "batch_id"}
     details = item.result or {}
-    error = None
-    if item.exception_info and item.exception_info.get("raised_exception"):
-        error = _explain(item.exception_info.get("exception_message") or "", kwargs, frame)
+    raised = _raised_message(item.exception_info)
+    error = None if raised is None else _explain(raised, kwargs, frame)
     return Outcome(
         mart=mart,
         expectation=config.type,
@@ -213,8 +209,20 @@ def _samples(details: dict, frame: pd.DataFrame, column: str | None) -> list[str
 
 
 def _labelled(row: pd.Series, column: str) -> str:
-    who = " ".join(str(row[c]) for c in ("code_commune", "nom_commune") if c in row and pd.notna(row[c]))
+    who = " ".join(
+        str(row[c]) for c in ("code_commune", "nom_commune") if c in row and pd.notna(row[c])
+    )
     return f"{who} : {_plain(row[column])!r}" if who else repr(_plain(row[column]))
+
+
+def _raised_message(info) -> str | None:
+    """GX nests exception details per metric when a metric could not be computed."""
+    if not isinstance(info, dict):
+        return None
+    if "raised_exception" in info:
+        return (info.get("exception_message") or "") if info["raised_exception"] else None
+    messages = [m for m in map(_raised_message, info.values()) if m is not None]
+    return messages[0] if messages else None
 
 
 def _explain(message: str, kwargs: dict, frame: pd.DataFrame) -> str:
@@ -225,7 +233,8 @@ def _explain(message: str, kwargs: dict, frame: pd.DataFrame) -> str:
             f"la colonne {', '.join(absent)} n'existe pas dans le mart (colonnes : "
             f"{', '.join(frame.columns)})"
         )
-    return f"l'attente n'a pas pu être évaluée ({message.strip().splitlines()[-1] if message else '?'})"
+    last_line = message.strip().splitlines()[-1] if message.strip() else "?"
+    return f"l'attente n'a pas pu être évaluée ({last_line})"
 
 
 def _plain(value):

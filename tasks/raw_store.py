@@ -59,7 +59,13 @@ class RawStore:
         return folder / f"{source_id}-{dt.datetime.now(dt.UTC):%Y%m%dT%H%M%S%f}"
 
     def keep(
-        self, scratch: Path, *, source_id: str, url: str, millesime: int | None, validators: Validators
+        self,
+        scratch: Path,
+        *,
+        source_id: str,
+        url: str,
+        millesime: int | None,
+        validators: Validators,
     ) -> tuple[RawFile, bool]:
         """Move a checked download into the raw area; `False` when that content was kept already."""
         sha256 = sha256_of(scratch)
@@ -122,5 +128,9 @@ def _name(url: str) -> str:
 def _row(record: dict[str, str]) -> RawFile:
     millesime = record.get("millesime")
     return RawFile(
-        **{**record, "millesime": int(millesime) if millesime else None, "size": int(record["size"])}
+        **{
+            **record,
+            "millesime": int(millesime) if millesime else None,
+            "size": int(record["size"]),
+        }
     )

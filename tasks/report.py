@@ -14,6 +14,11 @@ from tasks.quality import Outcome
 from tasks.settings import PROJECT_ROOT
 
 
+def french_number(value: int) -> str:
+    """1194040 -> '1 194 040' (narrow no-break space, as French typography wants)."""
+    return f"{value:,}".replace(",", "\u202f")
+
+
 @dataclass
 class Summary:
     fetched: list[Fetched]
@@ -26,42 +31,60 @@ class Summary:
     warehouse: Path
     model_counts: dict[str, int] = field(default_factory=dict)
 
+    def headline(self) -> str:
+        passed = sum(o.success for o in self.outcomes)
+        return (
+            f"Rafraîchissement terminé : {self.mel_count} communes de la MEL, "
+            f"{passed}/{len(self.outcomes)} contrôles réussis, "
+            f"{len(self.exports)} fichier(s) écrit(s)"
+        )
+
     def markdown(self) -> str:
-        return "\n".join(self.lines(markdown=True))
+        return "\n".join(["# Rafraîchissement annuel : résumé", "", *self._lines("- ")])
 
     def text(self) -> str:
-        return "\n".join(self.lines(markdown=False))
+        return "\n".join(["Rafraîchissement annuel : résumé", "", *self._lines("  - ")])
 
-    def lines(self, markdown: bool) -> list[str]:
-        bullet = "- " if markdown else "  - "
+    def _lines(self, bullet: str) -> list[str]:
+        return [
+            "Sources lues :",
+            *(bullet + _fetched(item) for item in self.fetched),
+            "Chargement dans l'entrepôt :",
+            *(bullet + _loaded(report) for report in self.loads),
+            f"Communes de la MEL trouvées : {self.mel_count} (EPCI {self.epci}, COG {self.cog})",
+            *self._quality(bullet),
+            "Fichiers écrits :",
+            *(
+                f"{bullet}{_shown(e.path)} ({french_number(e.rows)} lignes, communes de la MEL)"
+                for e in self.exports
+            ),
+            f"Entrepôt : {_shown(self.warehouse)}",
+        ]
+
+    def _quality(self, bullet: str) -> list[str]:
         passed = sum(o.success for o in self.outcomes)
         warnings = [o for o in self.outcomes if not o.success and o.severity == "warning"]
-        lines = ["# Rafraîchissement annuel : résumé" if markdown else "Rafraîchissement annuel : résumé", ""]
-        lines.append("Sources lues :")
-        for item in self.fetched:
-            raw = item.raw
-            lines.append(
-                f"{bullet}{raw.source_id}, millésime {raw.millesime} : {item.status}, "
-                f"{raw.size:,} octets, sha256 {raw.sha256}".replace(",", " ")
-            )
-        lines.append("Chargement dans l'entrepôt :")
-        for report in self.loads:
-            state = "déjà chargé, non rechargé" if report.skipped else "chargé"
-            lines.append(f"{bullet}{report.source_id} {report.millesime} : {report.rows} lignes ({state})")
-            if report.ignored_columns:
-                lines.append(f"{bullet}  colonnes non déclarées ignorées : {', '.join(report.ignored_columns)}")
-        lines.append(
-            f"Communes de la MEL trouvées : {self.mel_count} (EPCI {self.epci}, COG {self.cog})"
-        )
-        lines.append(
+        return [
             f"Contrôles qualité : {passed} réussi(s), {len(self.outcomes) - passed} en échec "
-            f"dont {len(warnings)} avertissement(s) non bloquant(s)"
-        )
-        lines += [f"{bullet}avertissement : {o.describe()}" for o in warnings]
-        lines.append("Fichiers écrits :")
-        lines += [f"{bullet}{_shown(e.path)} ({e.rows} lignes, communes de la MEL)" for e in self.exports]
-        lines.append(f"Entrepôt : {_shown(self.warehouse)}")
-        return lines
+            f"dont {len(warnings)} avertissement(s) non bloquant(s)",
+            *(f"{bullet}avertissement : {o.describe()}" for o in warnings),
+        ]
+
+
+def _fetched(item: Fetched) -> str:
+    raw = item.raw
+    return (
+        f"{raw.source_id}, millésime {raw.millesime} : {item.status}, "
+        f"{french_number(raw.size)} octets, sha256 {raw.sha256}"
+    )
+
+
+def _loaded(report: LoadReport) -> str:
+    state = "déjà chargé, non rechargé" if report.skipped else "chargé"
+    line = f"{report.source_id} {report.millesime} : {french_number(report.rows)} lignes ({state})"
+    if report.ignored_columns:
+        line += f" ; colonnes non déclarées ignorées : {', '.join(report.ignored_columns)}"
+    return line
 
 
 def mel_membership(warehouse: Path) -> tuple[int, int | None]:
@@ -73,10 +96,7 @@ def mel_membership(warehouse: Path) -> tuple[int, int | None]:
 
 
 def _shown(path: Path) -> str:
-    try:
-        return str(path.relative_to(Path.cwd()))
-    except ValueError:
-        try:
-            return str(path.relative_to(PROJECT_ROOT))
-        except ValueError:
-            return str(path)
+    for base in (Path.cwd(), PROJECT_ROOT):
+        if path.is_relative_to(base):
+            return str(path.relative_to(base))
+    return str(path)

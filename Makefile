@@ -1,0 +1,39 @@
+# Two commands set everything up on a fresh machine with Python 3.11 and pip:
+#   make demo   the yearly refresh end to end, on the bundled sample mirror
+#   make test   the whole test suite
+PYTHON ?= python3
+UV := $(PYTHON) -m uv
+VENV_STAMP := .venv/.installe
+
+export PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS ?= 120
+export PREFECT_SERVER_ANALYTICS_ENABLED := false
+export DO_NOT_TRACK := 1
+
+.PHONY: install demo test lint format mirror clean
+
+install: $(VENV_STAMP)
+
+$(VENV_STAMP): pyproject.toml uv.lock
+	@$(UV) --version >/dev/null 2>&1 || $(PYTHON) -m pip install --quiet uv
+	$(UV) sync --frozen --compile-bytecode
+	@touch $@
+
+demo: install
+	OPENDATA_MIRROR=$(CURDIR)/samples/mirror $(UV) run --frozen opendata-mel refresh
+
+test: install
+	$(UV) run --frozen pytest
+
+lint: install
+	$(UV) run --frozen ruff check .
+	$(UV) run --frozen ruff format --check .
+
+format: install
+	$(UV) run --frozen ruff format .
+	$(UV) run --frozen ruff check --fix .
+
+mirror: install
+	$(UV) run --frozen python samples/build_mirror.py
+
+clean:
+	rm -rf data warehouse/*.duckdb warehouse/*.duckdb.wal

@@ -1,0 +1,70 @@
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+import pytest
+
+from tests.mirror_server import MirrorServer
+
+ROOT = Path(__file__).resolve().parents[1]
+SAMPLES = ROOT / "samples" / "mirror"
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+COMPARATEUR = "www.insee.fr/fr/statistiques/fichier/2521169/base_cc_comparateur_csv.zip"
+GEO_COMMUNES = (
+    "geo.api.gouv.fr/communes@codeDepartement=59&fields=nom,code,codesPostaux,siren,"
+    "codeEpci,codeDepartement,codeRegion,population&format=json"
+)
+
+
+def pytest_configure(config):
+    # Before Prefect is imported: a private Prefect home, no telemetry, a patient
+    # ephemeral server (migrating a fresh database takes ~25 s).
+    home = Path(tempfile.mkdtemp(prefix="opendata-prefect-"))
+    os.environ["PREFECT_HOME"] = str(home)
+    os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
+    os.environ["PREFECT_SERVER_ANALYTICS_ENABLED"] = "false"
+    os.environ["DO_NOT_TRACK"] = "1"
+    os.environ.pop("PREFECT_API_URL", None)
+    os.environ.pop("OPENDATA_MIRROR", None)
+
+
+@pytest.fixture
+def mirror_dir(tmp_path: Path) -> Path:
+    """A private copy of the bundled sample mirror, which a test may damage."""
+    target = tmp_path / "mirror"
+    shutil.copytree(SAMPLES, target)
+    return target
+
+
+@pytest.fixture
+def mirror(mirror_dir: Path):
+    with MirrorServer(mirror_dir) as server:
+        yield server
+
+
+@pytest.fixture
+def workspace(tmp_path: Path, mirror: MirrorServer, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Environment of a run: its own warehouse and data folder, reading the HTTP mirror."""
+    monkeypatch.setenv("OPENDATA_WAREHOUSE", str(tmp_path / "entrepot" / "opendata.duckdb"))
+    monkeypatch.setenv("OPENDATA_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("OPENDATA_MIRROR", mirror.url)
+    monkeypatch.setenv("OPENDATA_HTTP_BACKOFF", "0.05")
+    monkeypatch.setenv("OPENDATA_HTTP_ATTEMPTS", "3")
+    return tmp_path
+
+
+@pytest.fixture(scope="session")
+def prefect_api():
+    """A real (temporary) Prefect API for the flow tests, isolated from the user's."""
+    from prefect.settings import PREFECT_RESULTS_LOCAL_STORAGE_PATH, temporary_settings
+    from prefect.testing.utilities import prefect_test_harness
+
+    storage = tempfile.mkdtemp(prefix="opendata-prefect-results-")
+    with (
+        temporary_settings({PREFECT_RESULTS_LOCAL_STORAGE_PATH: storage}),
+        prefect_test_harness(server_startup_timeout=120),
+    ):
+        yield

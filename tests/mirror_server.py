@@ -1,0 +1,83 @@
+"""A real HTTP server on 127.0.0.1 serving a mirror folder, with scripted faults.
+
+It plays the national servers in tests: files are served as `http.server` does
+(with `Last-Modified` and HTTP 304 on `If-Modified-Since`), and a test can script
+the next answers for a path (an HTTP 500, a 429 with `Retry-After`, an HTML page…).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass, field
+from functools import partial
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from urllib.parse import unquote
+
+
+@dataclass
+class Scripted:
+    status: int
+    body: bytes = b""
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class Seen:
+    path: str
+    headers: dict[str, str]
+    at: float
+
+
+class MirrorServer:
+    def __init__(self, root: Path):
+        self.root = root
+        self.scripts: dict[str, list[Scripted]] = {}
+        self.requests: list[Seen] = []
+        handler = partial(_Handler, self, directory=str(root))
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.httpd.server_address[1]}"
+
+    def script(self, relative_path: str, *answers: Scripted) -> None:
+        """Answer the next requests for `relative_path` (mirror-relative) with `answers`."""
+        self.scripts.setdefault(relative_path, []).extend(answers)
+
+    def seen(self, fragment: str) -> list[Seen]:
+        return [request for request in self.requests if fragment in request.path]
+
+    def __enter__(self) -> MirrorServer:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+class _Handler(SimpleHTTPRequestHandler):
+    def __init__(self, server_state: MirrorServer, *args, **kwargs):
+        self.state = server_state
+        super().__init__(*args, **kwargs)
+
+    def do_GET(self) -> None:
+        relative = unquote(self.path.split("?", 1)[0]).lstrip("/")
+        self.state.requests.append(Seen(relative, dict(self.headers), time.monotonic()))
+        queue = self.state.scripts.get(relative)
+        if queue:
+            answer = queue.pop(0)
+            self.send_response(answer.status)
+            for name, value in answer.headers.items():
+                self.send_header(name, value)
+            self.send_header("Content-Length", str(len(answer.body)))
+            self.end_headers()
+            self.wfile.write(answer.body)
+            return
+        super().do_GET()
+
+    def log_message(self, *args) -> None:
+        pass

@@ -1,0 +1,153 @@
+"""The `yearly_refresh` flow end to end: real Prefect API, real HTTP mirror, real DuckDB."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from flows.yearly_refresh import yearly_refresh
+from tasks.errors import InvalidFormat, QualityGateFailed
+from tests.conftest import COMPARATEUR, GEO_COMMUNES
+from tests.mirror_server import Scripted
+
+pytestmark = pytest.mark.usefixtures("prefect_api")
+
+
+def query(warehouse: Path, sql: str):
+    with duckdb.connect(str(warehouse), read_only=True) as conn:
+        return conn.execute(sql).fetchall()
+
+
+def snapshot(warehouse: Path) -> list:
+    return query(
+        warehouse,
+        "select 'communes', count(*), sum(population_municipale) from marts.communes "
+        "union all select 'comparateur', count(*), sum(valeur) from marts.comparateur "
+        "union all select 'chargements', count(*), max(charge_le)::varchar from meta.chargements",
+    )
+
+
+def paths(workspace: Path) -> tuple[Path, Path]:
+    return workspace / "entrepot" / "opendata.duckdb", workspace / "data"
+
+
+def test_refresh_builds_the_marts_from_the_sources(workspace, mirror):
+    summary = yearly_refresh()
+    warehouse, data = paths(workspace)
+
+    assert query(warehouse, "select count(*) from marts.communes where is_mel") == [(95,)]
+    assert query(
+        warehouse,
+        "select code_indicateur, valeur, raison_absence from marts.comparateur "
+        "where code_commune = '59522' and code_indicateur in ('P22_POP', 'TP6021') order by 1",
+    ) == [("P22_POP", 1936.0, None), ("TP6021", None, "secret statistique")]
+    assert query(
+        warehouse,
+        "select code_commune, is_mel from marts.communes where code_commune in ('59355', '59298')",
+    ) == [("59298", False), ("59355", False)]
+    # Every MEL municipal population of the census equals the one of the COG membership file.
+    assert query(
+        warehouse,
+        "select sum(valeur) from marts.comparateur where is_mel and variable = 'population'",
+    ) == [(1194040.0,)]
+
+    with (data / "outputs" / "communes.csv").open(encoding="utf-8") as f:
+        rows = list(csv.DictReader(f))
+    assert len(rows) == 95 and all(row["is_mel"] == "true" for row in rows)
+    with (data / "outputs" / "comparateur.csv").open(encoding="utf-8") as f:
+        sailly = {
+            r["code_indicateur"]: r for r in csv.DictReader(f) if r["code_commune"] == "59522"
+        }
+    assert sailly["PIMP21"]["valeur"] == "71.0"  # decimal point in the output
+    assert (
+        sailly["TP6021"]["valeur"] == ""
+        and sailly["TP6021"]["raison_absence"] == "secret statistique"
+    )
+
+    manifest = list(csv.DictReader((data / "raw" / "manifest.csv").open(encoding="utf-8")))
+    assert {row["source_id"] for row in manifest} == {
+        "geo_communes",
+        "geo_communes_associees_deleguees",
+        "insee_comparateur",
+    }
+    comparateur = next(row for row in manifest if row["source_id"] == "insee_comparateur")
+    kept = data / "raw" / comparateur["path"]
+    assert kept.read_bytes() == (mirror.root / COMPARATEUR).read_bytes()
+    assert comparateur["millesime"] == "2022" and len(comparateur["sha256"]) == 64
+
+    text = summary.text()
+    assert "Communes de la MEL trouvées : 95" in text
+    assert comparateur["sha256"] in text and "millésime 2022" in text
+
+
+def test_a_second_run_reuses_unchanged_files(workspace, mirror):
+    yearly_refresh()
+    warehouse, data = paths(workspace)
+    before = snapshot(warehouse)
+    summary = yearly_refresh()
+    assert {item.status for item in summary.fetched} == {"inchangé (HTTP 304)"}
+    assert all(report.skipped for report in summary.loads)
+    assert len((data / "raw" / "manifest.csv").read_text().splitlines()) == 1 + 3
+    assert snapshot(warehouse) == before
+    assert "If-Modified-Since" in mirror.seen(COMPARATEUR)[-1].headers
+
+
+def test_html_page_instead_of_zip_changes_nothing(workspace, mirror):
+    yearly_refresh()
+    warehouse, data = paths(workspace)
+    before = snapshot(warehouse)
+    exported = (data / "outputs" / "comparateur.csv").read_bytes()
+    page = b"<!DOCTYPE html><html><body><h1>Service indisponible</h1></body></html>"
+    mirror.script(COMPARATEUR, Scripted(200, page, {"Content-Type": "text/html"}))
+
+    state = yearly_refresh(return_state=True)
+
+    assert state.is_failed()
+    with pytest.raises(InvalidFormat) as error:
+        state.result()
+    assert "page HTML" in error.value.message and "insee_comparateur" in error.value.message
+    assert snapshot(warehouse) == before
+    assert (data / "outputs" / "comparateur.csv").read_bytes() == exported
+    rejected = list((data / "raw" / "_rejets" / "insee_comparateur").iterdir())
+    assert [path.read_bytes() for path in rejected] == [page]
+
+
+def test_a_failed_critical_expectation_stops_before_anything_is_written(workspace, mirror_dir):
+    # One MEL commune loses its EPCI in the served file: 94 communes instead of 95.
+    served = mirror_dir / GEO_COMMUNES
+    communes = json.loads(served.read_text(encoding="utf-8"))
+    sailly = next(c for c in communes if c["code"] == "59522")
+    sailly["codeEpci"] = "200041960"
+    served.write_text(json.dumps(communes, ensure_ascii=False), encoding="utf-8")
+
+    state = yearly_refresh(return_state=True)
+
+    assert state.is_failed()
+    assert "attente(s) critique(s)" in state.message
+    with pytest.raises(QualityGateFailed) as error:
+        state.result()
+    message = error.value.message
+    assert "expect_column_sum_to_be_between" in message and "is_mel" in message
+    assert "valeur observée 94" in message
+    assert "59522 Sailly-lez-Lannoy : False" in message  # the pilot commune, named
+    warehouse, data = paths(workspace)
+    assert not warehouse.exists()
+    assert not (data / "outputs").exists()
+    assert query(
+        warehouse.with_name("opendata.rejete.duckdb"),
+        "select count(*) from marts.communes where is_mel",
+    ) == [(94,)]
+
+
+def test_http_500_then_success_completes(workspace, mirror):
+    mirror.script(COMPARATEUR, Scripted(500, b"erreur interne"))
+    summary = yearly_refresh(
+        sources=["geo_communes", "geo_communes_associees_deleguees", "insee_comparateur"]
+    )
+    assert len(mirror.seen(COMPARATEUR)) == 2
+    assert query(paths(workspace)[0], "select count(*) from marts.communes where is_mel") == [(95,)]
+    assert summary.mel_count == 95

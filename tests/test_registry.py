@@ -1,0 +1,60 @@
+"""The source registry: templates, millésime detection, and the shape of every entry."""
+
+from __future__ import annotations
+
+import pytest
+
+from tasks.errors import ConfigurationError
+from tasks.registry import load_registry, resolve_template
+from tasks.sql import SQL_DIR
+
+
+def test_year_templates_follow_the_millesime():
+    assert resolve_template("P{yy}_POP", 2022) == "P22_POP"
+    assert resolve_template("NAIS{yy-6}{yy-1}", 2022) == "NAIS1621"
+    assert resolve_template("ETTEFP10{yy+2}", 2023) == "ETTEFP1025"
+    assert resolve_template("CODGEO", 2022) == "CODGEO"
+
+
+def test_comparateur_columns_match_the_real_2022_header():
+    real_header = (
+        (SQL_DIR.parent / "samples/reference/base_cc_comparateur_RP2022_MEL95.csv")
+        .read_text()
+        .splitlines()[0]
+    )
+    source = load_registry().sources["insee_comparateur"]
+    assert source.expected_columns(2022) == real_header.split(";")
+
+
+def test_millesime_is_read_from_the_header_not_fooled_by_older_columns():
+    source = load_registry().sources["insee_comparateur"]
+    header_2023 = source.expected_columns(2023)
+    assert "P17_POP" in header_2023  # the six-years-before column also matches P{yy}_POP
+    assert source.detect_millesime(header_2023) == 2023
+    assert source.detect_millesime(["CODGEO", "LIBGEO"]) is None
+
+
+def test_unknown_source_is_refused_in_french_with_the_choices():
+    with pytest.raises(ConfigurationError) as error:
+        load_registry().select(["insee_comparateur", "insee_inconnue"])
+    assert "insee_inconnue" in error.value.message
+    assert "geo_communes" in error.value.message
+
+
+@pytest.mark.parametrize("source_id", list(load_registry().sources))
+def test_every_source_is_complete_and_has_a_staging_model(source_id):
+    source = load_registry().sources[source_id]
+    assert source.producer and source.licence and source.url.startswith("https://")
+    assert source.columns and all(column.libelle for column in source.columns)
+    assert source.key in {column.source for column in source.columns}
+    staging = SQL_DIR / "staging" / f"stg_{source_id}.sql"
+    assert staging.exists(), f"ajoutez {staging.name} pour la source {source_id}"
+    assert f"raw.{source_id}" in staging.read_text()
+
+
+def test_a_broken_registry_names_the_file(tmp_path):
+    broken = tmp_path / "sources.yaml"
+    broken.write_text("territoire: [oops\n", encoding="utf-8")
+    with pytest.raises(ConfigurationError) as error:
+        load_registry(broken)
+    assert str(broken) in error.value.message

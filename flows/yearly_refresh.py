@@ -37,9 +37,7 @@ def yearly_refresh(
     fetched = [
         item
         for source in registry.select(sources)
-        for item in fetch_source(
-            source, registry, settings, cog if source.millesime.kind == "cog" else millesime
-        )
+        for item in fetch_source(source, registry, settings, millesime, cog)
     ]
     with candidate(settings.warehouse) as path:
         loads = load_sources(path, registry, fetched, settings)

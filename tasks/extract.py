@@ -20,6 +20,15 @@ SAME_CONTENT = "inchangé (contenu identique)"
 
 
 @dataclass(frozen=True)
+class Millesimes:
+    """What the run asked for: a census millésime and a COG vintage (None: the newest)."""
+
+    recensement: int | None
+    cog: int | None
+    today: dt.date
+
+
+@dataclass(frozen=True)
 class Fetched:
     source_id: str
     raw: RawFile
@@ -31,12 +40,13 @@ def fetch(
     store: RawStore,
     source: Source,
     territoire: Territoire,
-    millesime: int | None,
-    today: dt.date,
+    millesimes: Millesimes,
 ) -> list[Fetched]:
-    wanted = millesime if source.millesime.kind != "cog" else None
-    cog = millesime if source.millesime.kind == "cog" else None
-    declared = cog or source.default_millesime(today)
+    """Every file of a source (one per département for per-département sources)."""
+    if source.millesime.kind == "cog":
+        declared, wanted = millesimes.cog or source.default_millesime(millesimes.today), None
+    else:
+        declared, wanted = None, millesimes.recensement
     return [
         _fetch_url(client, store, source, url, declared, wanted)
         for url in source.urls(territoire, declared or wanted)
@@ -62,8 +72,9 @@ def _fetch_url(
         millesime = declared or _detected_millesime(source, scratch, url, wanted)
     except OpenDataError as error:
         kept = store.reject(scratch, source.id)
-        error.where = f"{error.where} ; fichier reçu conservé : {kept}"
-        raise type(error)(error.what, where=error.where, action=error.action) from error
+        raise type(error)(
+            error.what, where=f"{error.where} ; fichier reçu conservé : {kept}", action=error.action
+        ) from error
     raw, new = store.keep(
         scratch, source_id=source.id, url=url, millesime=millesime, validators=download.validators
     )

@@ -111,7 +111,7 @@ def _decode_header(head: bytes, source: Source, where: str) -> list[str]:
 
 
 _RETRY = (
-    "le fichier reçu est conservé dans data/raw/_rejets/ pour examen ; réessayez plus "
-    "tard, et si le problème persiste, téléchargez-le à la main pour vérifier l'adresse. "
-    "Rien n'a été chargé ni publié."
+    "réessayez plus tard ; si le problème persiste, ouvrez l'adresse dans un navigateur pour "
+    "voir ce que sert le producteur, et corrigez warehouse/sources.yaml au besoin. Rien n'a "
+    "été chargé ni publié."
 )

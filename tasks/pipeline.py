@@ -21,11 +21,12 @@ _TASK = {"cache_policy": NO_CACHE}
 
 @task(name="telecharger-source", **_TASK)
 def fetch_source(
-    source: Source, registry: Registry, settings: Settings, millesime: int | None
+    source: Source, registry: Registry, settings: Settings, millesime: int | None, cog: int | None
 ) -> list[extract.Fetched]:
     client = SourceClient(settings)
     store = RawStore(settings.raw_dir)
-    return extract.fetch(client, store, source, registry.territoire, millesime, dt.date.today())
+    wanted = extract.Millesimes(recensement=millesime, cog=cog, today=dt.date.today())
+    return extract.fetch(client, store, source, registry.territoire, wanted)
 
 
 @task(name="charger-sources", **_TASK)

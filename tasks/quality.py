@@ -160,7 +160,9 @@ def enforce(outcomes: list[Outcome]) -> None:
 
 
 def _context():
-    logging.getLogger("great_expectations").setLevel(logging.ERROR)
+    # GX announces a temporary Data Docs folder at INFO on every ephemeral context.
+    for name in ("great_expectations", "great_expectations.data_context.types.base"):
+        logging.getLogger(name).setLevel(logging.ERROR)
     context = gx.get_context(mode="ephemeral")
     context.variables.progress_bars = {"globally": False, "metric_calculations": False}
     return context

@@ -10,6 +10,8 @@ from pathlib import Path
 
 import duckdb
 
+from tasks.errors import OpenDataError
+
 
 def candidate_path(warehouse: Path) -> Path:
     return warehouse.with_name(warehouse.stem + ".en_cours" + warehouse.suffix)
@@ -27,7 +29,16 @@ def start_candidate(warehouse: Path) -> Path:
         leftover.unlink(missing_ok=True)
     if warehouse.exists():
         # Opening and closing checkpoints any write-ahead log into the file before the copy.
-        duckdb.connect(str(warehouse)).close()
+        try:
+            duckdb.connect(str(warehouse)).close()
+        except duckdb.IOException as error:
+            raise OpenDataError(
+                "l'entrepôt est ouvert par un autre programme (une autre exécution, ou une "
+                "session duckdb)",
+                where=str(warehouse),
+                action="fermez l'autre programme ou attendez la fin de l'autre exécution, puis "
+                "relancez ; rien n'a été modifié",
+            ) from error
         shutil.copyfile(warehouse, candidate)
     return candidate
 

@@ -4,13 +4,18 @@ from __future__ import annotations
 
 import csv
 import json
+import os
+import subprocess
+import sys
+import time
+import zipfile
 from pathlib import Path
 
 import duckdb
 import pytest
 
 from flows.yearly_refresh import yearly_refresh
-from tasks.errors import InvalidFormat, QualityGateFailed
+from tasks.errors import InvalidFormat, LayoutChanged, OpenDataError, QualityGateFailed
 from tests.conftest import COMPARATEUR, GEO_COMMUNES
 from tests.mirror_server import Scripted
 
@@ -151,3 +156,53 @@ def test_http_500_then_success_completes(workspace, mirror):
     assert len(mirror.seen(COMPARATEUR)) == 2
     assert query(paths(workspace)[0], "select count(*) from marts.communes where is_mel") == [(95,)]
     assert summary.mel_count == 95
+
+
+def test_a_renamed_column_fails_inside_the_refresh_and_keeps_the_previous_state(
+    workspace, mirror_dir
+):
+    yearly_refresh()
+    warehouse, _ = paths(workspace)
+    before = snapshot(warehouse)
+    served = mirror_dir / COMPARATEUR
+    with zipfile.ZipFile(served) as archive:
+        text = archive.read("base_cc_comparateur.csv").decode("utf-8")
+    with zipfile.ZipFile(served, "w") as archive:
+        archive.writestr("base_cc_comparateur.csv", text.replace(";TP6021;", ";TP60_21;", 1))
+    later = time.time() + 60  # newer than the copy fetched above, so not a 304
+    os.utime(served, (later, later))
+
+    state = yearly_refresh(return_state=True)
+
+    assert state.is_failed()
+    with pytest.raises(LayoutChanged) as error:
+        state.result()
+    assert "TP6021" in error.value.message and "base_cc_comparateur_csv.zip" in error.value.message
+    assert snapshot(warehouse) == before
+    assert not warehouse.with_name("opendata.en_cours.duckdb").exists()
+
+
+def test_a_warehouse_held_by_another_program_is_reported(workspace):
+    yearly_refresh()
+    warehouse, _ = paths(workspace)
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import duckdb, sys, time; c = duckdb.connect(sys.argv[1]); "
+            "print('ok', flush=True); time.sleep(60)",
+            str(warehouse),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout.readline().strip() == "ok"
+        state = yearly_refresh(return_state=True)
+    finally:
+        holder.kill()
+        holder.wait()
+    assert state.is_failed()
+    with pytest.raises(OpenDataError) as error:
+        state.result()
+    assert "ouvert par un autre programme" in error.value.message

@@ -59,6 +59,7 @@ class Summary:
                 for e in self.exports
             ),
             f"Entrepôt : {_shown(self.warehouse)}",
+            'Pour explorer : uv run opendata-mel sql "select * from marts.communes where is_mel"',
         ]
 
     def _quality(self, bullet: str) -> list[str]:

@@ -14,7 +14,8 @@ export DO_NOT_TRACK := 1
 install: $(VENV_STAMP)
 
 $(VENV_STAMP): pyproject.toml uv.lock
-	@$(UV) --version >/dev/null 2>&1 || $(PYTHON) -m pip install --quiet uv
+	@$(UV) --version >/dev/null 2>&1 || $(PYTHON) -m pip install --quiet uv \
+		|| $(PYTHON) -m pip install --quiet --user uv
 	$(UV) sync --frozen --compile-bytecode
 	@touch $@
 

@@ -67,8 +67,12 @@ def _sql(args: argparse.Namespace) -> int:
     if not warehouse.exists():
         print(f"Entrepôt absent ({warehouse}) : lancez d'abord `make demo`.", file=sys.stderr)
         return 1
-    with duckdb.connect(str(warehouse), read_only=True) as conn:
-        conn.sql(args.requete).show(max_rows=60, max_width=200)
+    try:
+        with duckdb.connect(str(warehouse), read_only=True) as conn:
+            conn.sql(args.requete).show(max_rows=60, max_width=200)
+    except duckdb.Error as error:
+        print(f"Requête refusée par DuckDB : {error}", file=sys.stderr)
+        return 1
     return 0
 
 

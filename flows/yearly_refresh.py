@@ -8,10 +8,11 @@ from prefect.artifacts import create_markdown_artifact
 from tasks.pipeline import (
     build_models,
     check_quality,
+    commit_exports,
     enforce_quality,
-    export_marts,
     fetch_source,
     load_sources,
+    stage_exports,
 )
 from tasks.registry import load_registry
 from tasks.report import Summary, mel_membership
@@ -44,7 +45,8 @@ def yearly_refresh(
         counts = build_models(path)
         outcomes = check_quality(path)
         enforce_quality(outcomes)
-    exported = export_marts(settings.warehouse, settings.outputs_dir)
+        staged = stage_exports(path, settings.outputs_dir)
+    exported = commit_exports(staged)
     mel_count, cog_in_use = mel_membership(settings.warehouse)
     summary = Summary(
         fetched,

@@ -29,7 +29,7 @@ class ConfigurationError(OpenDataError):
 
 
 class SourceUnavailable(OpenDataError):
-    title = "Source injoignable"
+    title = "Source injoignable ou en erreur"
 
 
 class InvalidFormat(OpenDataError):

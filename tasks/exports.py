@@ -1,4 +1,9 @@
-"""Write one CSV per mart for the MEL communes (UTF-8, comma, decimal point)."""
+"""Write one CSV per mart for the MEL communes (UTF-8, comma, decimal point).
+
+Files are first written beside their final name (`.partiel`) from the candidate
+warehouse, inside the atomic refresh; they replace the published files together,
+only once the candidate has become the warehouse.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +13,10 @@ from pathlib import Path
 
 import duckdb
 
+from tasks.sql import quote_ident
+
+PARTIAL = ".partiel"
+
 
 @dataclass(frozen=True)
 class Export:
@@ -15,16 +24,25 @@ class Export:
     path: Path
     rows: int
 
+    @property
+    def partial(self) -> Path:
+        return self.path.with_name(self.path.name + PARTIAL)
 
-def export_mart(conn: duckdb.DuckDBPyConnection, mart: str, folder: Path) -> Export:
+
+def stage(conn: duckdb.DuckDBPyConnection, marts: list[str], folder: Path) -> list[Export]:
     folder.mkdir(parents=True, exist_ok=True)
-    target = folder / f"{mart}.csv"
-    partial = target.with_suffix(".csv.partiel")
-    literal = str(partial).replace("'", "''")
-    conn.execute(
-        f"copy (select * from marts.{mart} where is_mel) to '{literal}' "
-        "(header, delimiter ',', quote '\"')"
-    )
-    rows = conn.execute(f"select count(*) from marts.{mart} where is_mel").fetchone()[0]
-    os.replace(partial, target)
-    return Export(mart, target, rows)
+    for leftover in folder.glob(f"*{PARTIAL}"):
+        leftover.unlink()
+    staged = []
+    for mart in marts:
+        export = Export(mart, folder / f"{mart}.csv", 0)
+        relation = conn.table(f"marts.{quote_ident(mart)}").filter("is_mel")
+        relation.write_csv(str(export.partial), header=True, sep=",")
+        staged.append(Export(mart, export.path, len(relation)))
+    return staged
+
+
+def commit(staged: list[Export]) -> list[Export]:
+    for export in staged:
+        os.replace(export.partial, export.path)
+    return staged

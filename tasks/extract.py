@@ -6,11 +6,11 @@ import datetime as dt
 import logging
 from dataclasses import dataclass
 
-from tasks.errors import InvalidData, LayoutChanged, OpenDataError
+from tasks.errors import ConfigurationError, InvalidData, InvalidFormat, LayoutChanged
 from tasks.formats import check_payload, read_header
 from tasks.http_client import SourceClient
 from tasks.raw_store import RawFile, RawStore
-from tasks.registry import Source, Territoire
+from tasks.registry import Source, Territoire, resolve_template
 
 log = logging.getLogger(__name__)
 
@@ -44,13 +44,26 @@ def fetch(
 ) -> list[Fetched]:
     """Every file of a source (one per département for per-département sources)."""
     if source.millesime.kind == "cog":
-        declared, wanted = millesimes.cog or source.default_millesime(millesimes.today), None
+        declared, wanted = _cog_vintage(source, millesimes), None
     else:
         declared, wanted = None, millesimes.recensement
     return [
         _fetch_url(client, store, source, url, declared, wanted)
         for url in source.urls(territoire, declared or wanted)
     ]
+
+
+def _cog_vintage(source: Source, millesimes: Millesimes) -> int | None:
+    """The COG vintage of a source; one whose URL has no millésime only serves the current one."""
+    current = source.default_millesime(millesimes.today)
+    if millesimes.cog and "{millesime}" not in source.url and millesimes.cog != current:
+        raise ConfigurationError(
+            f"la source {source.id} ne sert que le COG en vigueur ({current}), pas le COG "
+            f"{millesimes.cog}",
+            where=source.url,
+            action="relancez sans --cog (ou avec --cog " + str(current) + ")",
+        )
+    return millesimes.cog or current
 
 
 def _fetch_url(
@@ -62,22 +75,32 @@ def _fetch_url(
     wanted: int | None,
 ) -> Fetched:
     previous = store.latest(url)
+    if previous and declared and previous.millesime != declared:
+        previous = None  # kept under another vintage: fetch it again, without validators
     scratch = store.scratch(source.id)
-    download = client.download(url, scratch, previous.validators if previous else None)
-    if download.not_modified and previous:
-        scratch.unlink(missing_ok=True)
-        return Fetched(source.id, previous, NOT_MODIFIED)
     try:
+        download = client.download(url, scratch, previous.validators if previous else None)
+        if download.not_modified and previous:
+            _check_wanted(source, url, previous.millesime, wanted)
+            return Fetched(source.id, previous, NOT_MODIFIED)
         check_payload(scratch, source, url)
         millesime = declared or _detected_millesime(source, scratch, url, wanted)
-    except OpenDataError as error:
+        raw, new = store.keep(
+            scratch,
+            source_id=source.id,
+            url=url,
+            millesime=millesime,
+            validators=download.validators,
+        )
+    except (InvalidFormat, LayoutChanged, InvalidData) as error:
+        if not scratch.exists():
+            raise
         kept = store.reject(scratch, source.id)
         raise type(error)(
             error.what, where=f"{error.where} ; fichier reçu conservé : {kept}", action=error.action
         ) from error
-    raw, new = store.keep(
-        scratch, source_id=source.id, url=url, millesime=millesime, validators=download.validators
-    )
+    finally:
+        scratch.unlink(missing_ok=True)  # an interrupted download is never kept
     return Fetched(source.id, raw, DOWNLOADED if new else SAME_CONTENT)
 
 
@@ -85,18 +108,24 @@ def _detected_millesime(source: Source, path, url: str, wanted: int | None) -> i
     header = read_header(path, source)
     found = source.detect_millesime(header)
     if found is None:
+        examples = ", ".join(
+            resolve_template(source.millesime.detect_from_column, year) for year in (2022, 2023)
+        )
         raise LayoutChanged(
-            f"impossible de lire le millésime : aucune colonne de la forme "
-            f"{source.millesime.detect_from_column}",
+            f"impossible de lire le millésime : aucune colonne de la forme {examples}…",
             where=f"{url} (source {source.id})",
             action="le producteur a changé la structure du fichier : comparez son en-tête "
             "avec warehouse/sources.yaml",
         )
+    _check_wanted(source, url, found, wanted)
+    return found
+
+
+def _check_wanted(source: Source, url: str, found: int | None, wanted: int | None) -> None:
     if wanted and found != wanted:
         raise InvalidData(
             f"le fichier publié contient le millésime {found}, pas le millésime {wanted} demandé",
             where=f"{url} (source {source.id})",
-            action=f"relancez sans millésime pour prendre {found}, ou attendez la publication "
+            action=f"relancez sans --millesime pour prendre {found}, ou attendez la publication "
             f"du millésime {wanted}",
         )
-    return found

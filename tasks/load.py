@@ -18,13 +18,12 @@ from pathlib import Path
 
 import duckdb
 
-from tasks.errors import InvalidData, LayoutChanged
+from tasks.errors import InvalidData, InvalidFormat, LayoutChanged
 from tasks.formats import member_name, read_header
 from tasks.raw_store import RawFile
 from tasks.registry import Registry, Source
 from tasks.sql import quote_ident, read_sql
 
-CODE_INSEE = r"^\d{5}$|^2[AB]\d{3}$"
 # A text marker that never occurs in a file, so that empty cells stay '' (not NULL):
 # an empty census cell is a fact to report ("non renseignée"), unlike a column absent
 # from an older millésime.
@@ -55,7 +54,7 @@ def load_source(
 ) -> LoadReport:
     """Replace the raw rows of this source and millésime, unless they are already loaded."""
     millesime = _single_millesime(source, files)
-    fingerprint = _fingerprint(raw for raw, _ in files)
+    fingerprint = _fingerprint(source, [raw for raw, _ in files])
     table = f"raw.{quote_ident(source.id)}"
     previous = conn.execute(
         "select empreinte, lignes from meta.chargements where source_id = ? and millesime = ?",
@@ -95,17 +94,27 @@ def _stage_file(
     with tempfile.TemporaryDirectory(prefix="opendata-") as scratch:
         readable = _readable_file(source, path, Path(scratch))
         relation = _relation(source)
+        first_line = 0 if source.format == "json" else 1  # JSON: record number; CSV: header is 1
         select = (
             f"select *, ?::integer as _millesime, ?::varchar as _sha256, ?::varchar as _fichier, "
-            f"(row_number() over () + 1)::bigint as _ligne from {relation}"
+            f"(row_number() over () + {first_line})::bigint as _ligne from {relation}"
         )
         params = [millesime, raw.sha256, raw.path, str(readable)]
-        if conn.execute(
+        if source.format != "json":
+            params.append(dict.fromkeys(header, "VARCHAR"))
+        exists = conn.execute(
             "select count(*) from duckdb_tables() where table_name = '_entrant'"
-        ).fetchone()[0]:
-            conn.execute(f"insert into _entrant by name {select}", params)
-        else:
-            conn.execute(f"create temp table _entrant as {select}", params)
+        ).fetchone()[0]
+        statement = "insert into _entrant by name" if exists else "create temp table _entrant as"
+        try:
+            conn.execute(f"{statement} {select}", params)
+        except duckdb.Error as error:
+            raise InvalidFormat(
+                f"le fichier n'a pas pu être lu : {_first_line(error)}",
+                where=f"{raw.url} → {raw.path} (source {source.id})",
+                action="le fichier est peut-être mal formé (nombre de champs variable, "
+                "guillemets) : ouvrez-le pour vérifier ; rien n'a été chargé",
+            ) from error
     return {name for name in header if name not in expected}
 
 
@@ -113,9 +122,11 @@ def _relation(source: Source) -> str:
     if source.format == "json":
         return "read_json(?, format = 'array')"
     delimiter = (source.separator or ",").replace("'", "''")
+    # Columns are given, not sniffed: a row with too many fields is then an error, where
+    # the sniffer would silently take it for the layout of the whole file.
     return (
-        f"read_csv(?, delim = '{delimiter}', header = true, all_varchar = true, "
-        f"nullstr = '{_NO_NULL_STRING}', quote = '\"', strict_mode = false)"
+        f"read_csv(?, delim = '{delimiter}', header = true, columns = ?, "
+        f"nullstr = '{_NO_NULL_STRING}', quote = '\"')"
     )
 
 
@@ -147,11 +158,12 @@ def _check_codes(conn: duckdb.DuckDBPyConnection, source: Source) -> None:
     bad = conn.execute(
         f"select _fichier, _ligne, {key}::varchar from _entrant "
         f"where {key} is null or not regexp_full_match({key}::varchar, ?) order by _ligne",
-        [CODE_INSEE],
+        [source.key_pattern],
     ).fetchall()
     if not bad:
         return
-    samples = ", ".join(f"ligne {line} : « {code or ''} »" for _, line, code in bad[:10])
+    unit = "enregistrement n°" if source.format == "json" else "ligne "
+    samples = ", ".join(f"{unit}{line} : « {code or ''} »" for _, line, code in bad[:10])
     lost_zero = any(code and code.isdigit() and len(code) == 4 for _, _, code in bad)
     action = (
         "des codes à 4 chiffres ont perdu leur zéro initial (fichier ré-enregistré par un "
@@ -215,14 +227,22 @@ def _record(
 def _single_millesime(source: Source, files: list[tuple[RawFile, Path]]) -> int:
     millesimes = {raw.millesime for raw, _ in files}
     if len(millesimes) != 1 or None in millesimes:
+        option = "--cog" if source.millesime.kind == "cog" else "--millesime"
         raise InvalidData(
-            f"les fichiers de la source {source.id} ne portent pas un millésime unique "
-            f"({', '.join(str(m) for m in sorted(millesimes, key=str))})",
+            f"les fichiers de la source {source.id} ne portent pas un même millésime "
+            f"({', '.join(str(m) for m in sorted(millesimes, key=str))}) : un département a "
+            "peut-être déjà publié le nouveau millésime, pas les autres",
             where=", ".join(raw.path for raw, _ in files),
-            action="relancez avec un seul millésime (paramètre millesime)",
+            action=f"relancez plus tard, ou fixez le millésime avec {option}",
         )
     return millesimes.pop()
 
 
-def _fingerprint(raws) -> str:
-    return hashlib.sha256("|".join(sorted(raw.sha256 for raw in raws)).encode()).hexdigest()
+def _first_line(error: Exception) -> str:
+    return str(error).strip().splitlines()[0]
+
+
+def _fingerprint(source: Source, raws: list[RawFile]) -> str:
+    """Same files and same registry entry: nothing to reload."""
+    parts = [source.fingerprint(), *sorted(raw.sha256 for raw in raws)]
+    return hashlib.sha256("|".join(parts).encode()).hexdigest()

@@ -27,6 +27,10 @@ class Model:
         return f"{self.layer}.{self.name}"
 
     @property
+    def quoted(self) -> str:
+        return f"{self.layer}.{quote_ident(self.name)}"
+
+    @property
     def sql(self) -> str:
         return self.path.read_text(encoding="utf-8")
 
@@ -61,9 +65,7 @@ def build(conn: duckdb.DuckDBPyConnection, models: list[Model]) -> dict[str, int
     for model in models:
         _require_raw_tables(conn, model)
         try:
-            conn.execute(
-                f"create or replace table {model.layer}.{quote_ident(model.name)} as {model.sql}"
-            )
+            conn.execute(f"create or replace table {model.quoted} as {model.sql}")
         except duckdb.Error as error:
             raise InvalidData(
                 f"le modèle {model.table} n'a pas pu être construit : {error}",
@@ -71,7 +73,7 @@ def build(conn: duckdb.DuckDBPyConnection, models: list[Model]) -> dict[str, int
                 action="si une colonne manque, la source a changé de structure : vérifiez "
                 "warehouse/sources.yaml et le modèle",
             ) from error
-        counts[model.table] = conn.execute(f"select count(*) from {model.table}").fetchone()[0]
+        counts[model.table] = conn.execute(f"select count(*) from {model.quoted}").fetchone()[0]
     return counts
 
 

@@ -62,8 +62,13 @@ def enforce_quality(outcomes: list[quality.Outcome]) -> None:
     quality.enforce(outcomes)
 
 
-@task(name="exporter-csv", **_TASK)
-def export_marts(warehouse: Path, folder: Path) -> list[exports.Export]:
+@task(name="preparer-exports", **_TASK)
+def stage_exports(candidate: Path, folder: Path) -> list[exports.Export]:
     marts = [model.name for model in models.discover() if model.layer == "marts"]
-    with connect(warehouse) as conn:
-        return [exports.export_mart(conn, mart, folder) for mart in marts]
+    with connect(candidate) as conn:
+        return exports.stage(conn, marts, folder)
+
+
+@task(name="publier-exports", **_TASK)
+def commit_exports(staged: list[exports.Export]) -> list[exports.Export]:
+    return exports.commit(staged)

@@ -20,6 +20,7 @@ from great_expectations.expectations.expectation_configuration import Expectatio
 from tasks.errors import ConfigurationError, QualityGateFailed
 from tasks.models import Model
 from tasks.settings import PROJECT_ROOT
+from tasks.sql import quote_ident
 
 EXPECTATIONS_DIR = PROJECT_ROOT / "expectations"
 SEVERITIES = ("critical", "warning")
@@ -127,7 +128,7 @@ def validate(conn: duckdb.DuckDBPyConnection, suites: list[Suite]) -> list[Outco
     source = context.data_sources.add_pandas("marts")
     outcomes: list[Outcome] = []
     for suite in suites:
-        frame = conn.sql(f"select * from marts.{suite.mart}").df()
+        frame = conn.table(f"marts.{quote_ident(suite.mart)}").df()
         batch = (
             source.add_dataframe_asset(name=suite.mart)
             .add_batch_definition_whole_dataframe("tout")
@@ -154,8 +155,8 @@ def enforce(outcomes: list[Outcome]) -> None:
             + "\n".join(f"    - {o.describe()}" for o in blocking),
             where="entrepôt candidat (l'entrepôt en service n'a pas été modifié)",
             action="examinez les valeurs citées dans la source ; la base candidate est "
-            "conservée à côté de l'entrepôt (*.rejete.duckdb) pour inspection. Rien n'a été "
-            "écrit ni publié.",
+            "conservée à côté de l'entrepôt (*.rejete.duckdb) pour inspection. L'entrepôt en "
+            "service et les fichiers publiés n'ont pas été modifiés.",
         )
 
 

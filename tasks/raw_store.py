@@ -6,7 +6,7 @@ import csv
 import datetime as dt
 import hashlib
 import shutil
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -72,6 +72,15 @@ class RawStore:
         for row in reversed(self.rows()):
             if row.url == url and row.sha256 == sha256 and self.file(row).exists():
                 scratch.unlink()
+                if row.validators != validators and (validators.etag or validators.last_modified):
+                    # Same bytes, new ETag/Last-Modified: remember them for the next 304.
+                    row = replace(
+                        row,
+                        fetched_at=_now(),
+                        etag=validators.etag or "",
+                        last_modified=validators.last_modified or "",
+                    )
+                    self._append(row)
                 return row, False
         relative = Path(source_id) / str(millesime or "sans_millesime") / sha256[:12] / _name(url)
         target = self.root / relative
@@ -83,7 +92,7 @@ class RawStore:
             millesime=millesime,
             sha256=sha256,
             size=target.stat().st_size,
-            fetched_at=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+            fetched_at=_now(),
             path=relative.as_posix(),
             etag=validators.etag or "",
             last_modified=validators.last_modified or "",
@@ -107,6 +116,10 @@ class RawStore:
             if new:
                 writer.writeheader()
             writer.writerow(asdict(row))
+
+
+def _now() -> str:
+    return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
 
 
 def sha256_of(path: Path) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -13,7 +14,7 @@ from tasks.errors import ConfigurationError
 from tasks.settings import PROJECT_ROOT
 
 REGISTRY_PATH = PROJECT_ROOT / "warehouse" / "sources.yaml"
-FORMATS = {"csv", "zip", "json", "xlsx"}
+FORMATS = {"csv", "zip", "json"}
 _YEAR_TOKEN = re.compile(r"\{yy(?:([+-])(\d+))?\}")
 
 
@@ -66,10 +67,15 @@ class Source:
     encoding: str
     millesime: Millesime
     key: str
+    key_pattern: str
     columns: tuple[Column, ...]
     separator: str | None = None
     member: str | None = None
     per_departement: bool = False
+
+    def fingerprint(self) -> str:
+        """Changes whenever the registry entry changes (columns, libellés, layout…)."""
+        return hashlib.sha256(repr(self).encode("utf-8")).hexdigest()
 
     def urls(self, territoire: Territoire, millesime: int | None) -> list[str]:
         departements = territoire.departements if self.per_departement else [""]
@@ -120,6 +126,7 @@ class Registry:
     def select(self, ids: list[str] | None) -> list[Source]:
         if not ids:
             return list(self.sources.values())
+        ids = list(dict.fromkeys(ids))
         unknown = [source_id for source_id in ids if source_id not in self.sources]
         if unknown:
             raise ConfigurationError(
@@ -137,6 +144,8 @@ def load_registry(path: Path = REGISTRY_PATH) -> Registry:
         sources = {
             source_id: _source(source_id, entry) for source_id, entry in document["sources"].items()
         }
+        if not sources:
+            raise KeyError("sources")
     except (OSError, yaml.YAMLError, KeyError, TypeError) as error:
         raise ConfigurationError(
             f"registre des sources illisible ({error.__class__.__name__} : {error})",

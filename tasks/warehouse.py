@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fcntl
 import os
 import shutil
 from collections.abc import Iterator
@@ -65,11 +66,35 @@ def set_aside(candidate: Path, warehouse: Path) -> Path | None:
 
 @contextmanager
 def candidate(warehouse: Path) -> Iterator[Path]:
-    """Yield a candidate to build into; promote it on success, set it aside on failure."""
-    path = start_candidate(warehouse)
-    try:
-        yield path
-    except BaseException:
-        set_aside(path, warehouse)
-        raise
-    promote(path, warehouse)
+    """Yield a candidate to build into; promote it on success, set it aside on failure.
+
+    One refresh at a time: a lock file beside the warehouse is held for the whole build,
+    so that a manual run and a scheduled run never build or swap together.
+    """
+    with _exclusive(warehouse):
+        path = start_candidate(warehouse)
+        try:
+            yield path
+        except BaseException:
+            set_aside(path, warehouse)
+            raise
+        promote(path, warehouse)
+
+
+@contextmanager
+def _exclusive(warehouse: Path) -> Iterator[None]:
+    warehouse.parent.mkdir(parents=True, exist_ok=True)
+    with warehouse.with_name(warehouse.name + ".lock").open("w") as lock:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError as error:
+            raise OpenDataError(
+                "un autre rafraîchissement est en cours sur cet entrepôt",
+                where=str(warehouse),
+                action="attendez la fin de l'autre exécution (interface Prefect), puis relancez ; "
+                "rien n'a été modifié",
+            ) from error
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)

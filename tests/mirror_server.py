@@ -21,6 +21,7 @@ class Scripted:
     status: int
     body: bytes = b""
     headers: dict[str, str] = field(default_factory=dict)
+    announced_length: int | None = None  # larger than the body: the transfer is cut short
 
 
 @dataclass
@@ -73,9 +74,11 @@ class _Handler(SimpleHTTPRequestHandler):
             self.send_response(answer.status)
             for name, value in answer.headers.items():
                 self.send_header(name, value)
-            self.send_header("Content-Length", str(len(answer.body)))
+            self.send_header("Content-Length", str(answer.announced_length or len(answer.body)))
             self.end_headers()
             self.wfile.write(answer.body)
+            if answer.announced_length:
+                self.close_connection = True
             return
         super().do_GET()
 

@@ -34,8 +34,12 @@ def test_refresh_prints_a_french_summary_then_sql_reads_the_warehouse(tmp_path):
     assert "insee_comparateur, millésime 2022 : téléchargé" in done.stdout
     assert "data/outputs/comparateur.csv" in done.stdout.replace(str(tmp_path) + "/", "")
 
-    answer = run("sql", "select count(*) as n from marts.communes where is_mel", tmp_path=tmp_path)
-    assert answer.returncode == 0 and "95" in answer.stdout
+    answer = run(
+        "sql",
+        "select count(*) = 95 as mel_complete from marts.communes where is_mel",
+        tmp_path=tmp_path,
+    )
+    assert answer.returncode == 0 and "true" in answer.stdout and "false" not in answer.stdout
 
 
 def test_an_unknown_source_fails_with_a_french_message(tmp_path):

@@ -81,3 +81,22 @@ def test_a_local_mirror_without_the_file_says_so(tmp_path):
     with pytest.raises(SourceUnavailable) as error:
         client(str(tmp_path)).download(URL, tmp_path / "x")
     assert "absent" in error.value.message and "samples/README.md" in error.value.message
+
+
+def test_etag_is_sent_back_as_if_none_match(mirror, tmp_path):
+    body = (mirror.root / COMPARATEUR).read_bytes()
+    mirror.script(COMPARATEUR, Scripted(200, body, {"ETag": '"v1"'}), Scripted(304))
+    source_client = client(mirror.url)
+    first = source_client.download(URL, tmp_path / "a.zip")
+    assert first.validators.etag == '"v1"'
+    assert source_client.download(URL, tmp_path / "b.zip", first.validators).not_modified
+    assert mirror.seen(COMPARATEUR)[-1].headers["If-None-Match"] == '"v1"'
+
+
+def test_a_transfer_cut_short_is_retried(mirror, tmp_path):
+    body = (mirror.root / COMPARATEUR).read_bytes()
+    mirror.script(COMPARATEUR, Scripted(200, body[:100], announced_length=len(body)))
+    target = tmp_path / "file.zip"
+    client(mirror.url).download(URL, target)
+    assert target.read_bytes() == body
+    assert len(mirror.seen(COMPARATEUR)) == 2

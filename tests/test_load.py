@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import zipfile
 from pathlib import Path
 
@@ -162,3 +163,35 @@ def test_a_model_reading_an_unloaded_source_says_which_source(conn):
     with pytest.raises(InvalidData) as error:
         models.build(conn, [*staging, mart])
     assert "geo_communes" in error.value.message and "jamais chargée" in error.value.message
+
+
+def test_a_registry_change_reloads_an_unchanged_file(conn, comparateur, tmp_path):
+    path = as_zip(tmp_path, EXTRACT)
+    load.load_source(conn, comparateur, [(raw_row(path), path)])
+    relabelled = dataclasses.replace(
+        comparateur,
+        columns=tuple(
+            dataclasses.replace(c, libelle="Population (libellé revu)")
+            if c.source == "P{yy}_POP"
+            else c
+            for c in comparateur.columns
+        ),
+    )
+    report = load.load_source(conn, relabelled, [(raw_row(path), path)])
+    assert not report.skipped
+    assert conn.execute(
+        "select libelle from ref.variables where code_indicateur = 'P22_POP'"
+    ).fetchone() == ("Population (libellé revu)",)
+
+
+def test_a_row_with_extra_fields_is_refused_in_french(conn, comparateur, tmp_path):
+    damaged = EXTRACT.rstrip("\n") + "\n59350;1;2;3" + ";9" * 40 + "\n"
+    path = as_zip(tmp_path, damaged)
+    with pytest.raises(InvalidFormat) as error:
+        load.load_source(conn, comparateur, [(raw_row(path), path)])
+    assert (
+        "n'a pas pu être lu" in error.value.message and "insee_comparateur" in error.value.message
+    )
+    assert not conn.execute(
+        "select count(*) from duckdb_tables() where schema_name = 'raw'"
+    ).fetchone()[0]

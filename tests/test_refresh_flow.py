@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import json
 import os
+import socket
 import subprocess
 import sys
 import time
@@ -15,7 +16,14 @@ import duckdb
 import pytest
 
 from flows.yearly_refresh import yearly_refresh
-from tasks.errors import InvalidFormat, LayoutChanged, OpenDataError, QualityGateFailed
+from tasks.errors import (
+    ConfigurationError,
+    InvalidData,
+    InvalidFormat,
+    LayoutChanged,
+    OpenDataError,
+    QualityGateFailed,
+)
 from tests.conftest import COMPARATEUR, GEO_COMMUNES
 from tests.mirror_server import Scripted
 
@@ -164,13 +172,7 @@ def test_a_renamed_column_fails_inside_the_refresh_and_keeps_the_previous_state(
     yearly_refresh()
     warehouse, _ = paths(workspace)
     before = snapshot(warehouse)
-    served = mirror_dir / COMPARATEUR
-    with zipfile.ZipFile(served) as archive:
-        text = archive.read("base_cc_comparateur.csv").decode("utf-8")
-    with zipfile.ZipFile(served, "w") as archive:
-        archive.writestr("base_cc_comparateur.csv", text.replace(";TP6021;", ";TP60_21;", 1))
-    later = time.time() + 60  # newer than the copy fetched above, so not a 304
-    os.utime(served, (later, later))
+    rewrite_comparateur(mirror_dir, lambda text: text.replace(";TP6021;", ";TP60_21;", 1))
 
     state = yearly_refresh(return_state=True)
 
@@ -206,3 +208,131 @@ def test_a_warehouse_held_by_another_program_is_reported(workspace):
     with pytest.raises(OpenDataError) as error:
         state.result()
     assert "ouvert par un autre programme" in error.value.message
+
+
+def rewrite_comparateur(mirror_dir: Path, change) -> None:
+    """Serve a changed copy of the comparateur zip (newer, so never answered by a 304)."""
+    served = mirror_dir / COMPARATEUR
+    with zipfile.ZipFile(served) as archive:
+        text = archive.read("base_cc_comparateur.csv").decode("utf-8")
+    with zipfile.ZipFile(served, "w") as archive:
+        archive.writestr("base_cc_comparateur.csv", change(text))
+    later = time.time() + 60
+    os.utime(served, (later, later))
+
+
+def truncate_zip(mirror_dir: Path) -> None:
+    served = mirror_dir / COMPARATEUR
+    served.write_bytes(served.read_bytes()[:4000])
+    later = time.time() + 60
+    os.utime(served, (later, later))
+
+
+def lose_leading_zero(mirror_dir: Path) -> None:
+    # As if re-saved by a spreadsheet: an Ain commune code 01001 becomes 1001.
+    rewrite_comparateur(mirror_dir, lambda text: text.replace("\n59005;", "\n1001;", 1))
+
+
+@pytest.mark.parametrize(
+    ("damage", "error_type", "words"),
+    [
+        (truncate_zip, InvalidFormat, "tronquée ou corrompue"),
+        (lose_leading_zero, InvalidData, "zéro initial"),
+    ],
+    ids=["zip-tronque", "code-sans-zero"],
+)
+def test_bad_input_after_a_good_run_changes_nothing(
+    workspace, mirror_dir, damage, error_type, words
+):
+    yearly_refresh()
+    warehouse, data = paths(workspace)
+    before = snapshot(warehouse)
+    exported = sorted((p.name, p.read_bytes()) for p in (data / "outputs").iterdir())
+    damage(mirror_dir)
+
+    state = yearly_refresh(return_state=True)
+
+    assert state.is_failed()
+    with pytest.raises(error_type) as error:
+        state.result()
+    assert words in error.value.message
+    assert snapshot(warehouse) == before
+    assert sorted((p.name, p.read_bytes()) for p in (data / "outputs").iterdir()) == exported
+    assert not list((data / "raw" / "_en_cours").iterdir())
+
+
+def test_an_unreachable_source_changes_nothing(workspace, monkeypatch):
+    yearly_refresh()
+    warehouse, data = paths(workspace)
+    before = snapshot(warehouse)
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        closed = probe.getsockname()[1]
+    monkeypatch.setenv("OPENDATA_MIRROR", f"http://127.0.0.1:{closed}")
+
+    state = yearly_refresh(return_state=True)
+
+    assert state.is_failed() and "Source injoignable" in state.message
+    assert snapshot(warehouse) == before
+    assert not list((data / "raw" / "_en_cours").iterdir())
+
+
+def test_a_millesime_not_yet_published_is_refused_even_on_http_304(workspace, mirror):
+    yearly_refresh()
+    state = yearly_refresh(millesime=2023, sources=["insee_comparateur"], return_state=True)
+    assert state.is_failed()
+    assert mirror.seen(COMPARATEUR)[-1].headers.get("If-Modified-Since")  # answered 304
+    with pytest.raises(InvalidData) as error:
+        state.result()
+    assert "millésime 2022, pas le millésime 2023" in error.value.message
+
+
+def test_geo_api_serves_only_the_current_cog(workspace):
+    state = yearly_refresh(cog=2019, return_state=True)
+    assert state.is_failed()
+    with pytest.raises(ConfigurationError) as error:
+        state.result()
+    assert "COG en vigueur" in error.value.message
+
+
+def test_a_second_refresh_at_the_same_time_is_refused(workspace):
+    yearly_refresh()
+    warehouse, _ = paths(workspace)
+    lock = warehouse.with_name(warehouse.name + ".lock")
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import fcntl, sys, time; f = open(sys.argv[1], 'w'); "
+            "fcntl.flock(f, fcntl.LOCK_EX); print('ok', flush=True); time.sleep(60)",
+            str(lock),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout.readline().strip() == "ok"
+        state = yearly_refresh(return_state=True)
+    finally:
+        holder.kill()
+        holder.wait()
+    assert state.is_failed() and "un autre rafraîchissement est en cours" in state.message
+
+
+def test_non_mel_communes_stay_in_the_mart_but_not_in_the_mel_export(workspace, mirror_dir):
+    # Test-only copy: Abancourt (59001, not MEL) carrying the values of row 59522.
+    def add_non_mel(text: str) -> str:
+        sailly = next(line for line in text.splitlines() if line.startswith("59522;"))
+        return text.rstrip("\n") + "\n59001" + sailly[5:] + "\n"
+
+    rewrite_comparateur(mirror_dir, add_non_mel)
+    yearly_refresh()
+    warehouse, data = paths(workspace)
+    assert query(
+        warehouse,
+        "select distinct is_mel, dans_cog, nom_commune from marts.comparateur "
+        "where code_commune = '59001'",
+    ) == [(False, True, "Abancourt")]
+    with (data / "outputs" / "comparateur.csv").open(encoding="utf-8") as f:
+        codes = {row["code_commune"] for row in csv.DictReader(f)}
+    assert "59001" not in codes and len(codes) == 95

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
 from tasks.errors import ConfigurationError
@@ -58,3 +60,18 @@ def test_a_broken_registry_names_the_file(tmp_path):
     with pytest.raises(ConfigurationError) as error:
         load_registry(broken)
     assert str(broken) in error.value.message
+
+
+def test_a_source_named_twice_is_selected_once():
+    selected = load_registry().select(["insee_comparateur", "insee_comparateur"])
+    assert [source.id for source in selected] == ["insee_comparateur"]
+
+
+def test_the_fingerprint_follows_the_registry_entry():
+    source = load_registry().sources["insee_comparateur"]
+    renamed = dataclasses.replace(
+        source,
+        columns=(dataclasses.replace(source.columns[0], libelle="Code"), *source.columns[1:]),
+    )
+    assert source.fingerprint() == load_registry().sources["insee_comparateur"].fingerprint()
+    assert renamed.fingerprint() != source.fingerprint()

@@ -39,7 +39,11 @@ def test_mel_membership_comes_from_the_epci_file_not_a_list():
     assert {"59355", "59298"}.isdisjoint(c["code"] for c in served)  # communes associées
 
 
-def test_every_mirror_file_is_cited_in_the_samples_readme():
+def test_every_mirror_and_reference_file_is_cited_in_the_samples_readme():
     readme = (ROOT / "samples" / "README.md").read_text(encoding="utf-8")
     for path in (ROOT / "samples" / "reference").iterdir():
-        assert path.name in readme
+        assert f"`reference/{path.name}`" in readme
+    for path in (ROOT / "samples" / "mirror").rglob("*"):
+        if path.is_file():
+            relative = path.relative_to(ROOT / "samples" / "mirror").as_posix()
+            assert f"`{relative.split('@')[0]}" in readme, relative

@@ -15,13 +15,22 @@ communes as (
     where type_commune = 'commune-actuelle'
 ),
 
+-- The référentiel covers the départements of the registry only: outside them, whether
+-- a code exists in the COG is unknown (NULL), not false.
+departements as (
+    select distinct code_departement from marts.communes where code_departement is not null
+),
+
 final as (
     select
         valeurs.millesime,
         valeurs.code_commune,
         communes.nom_commune,
         coalesce(communes.is_mel, false) as is_mel,
-        communes.code_commune is not null as dans_cog,
+        case
+            when left(valeurs.code_commune, 2) in (select code_departement from departements)
+                then communes.code_commune is not null
+        end as dans_cog,
         valeurs.code_indicateur,
         variables.variable,
         variables.libelle,

@@ -33,7 +33,16 @@ def _parser() -> argparse.ArgumentParser:
     refresh.add_argument(
         "--sources", help="identifiants du registre, séparés par des virgules (défaut : toutes)"
     )
+    _publication_options(refresh)
     refresh.set_defaults(run=_refresh)
+    publish = commands.add_parser(
+        "publish", help="publier sur data.gouv.fr ce qui a changé (simulation par défaut)"
+    )
+    _publication_options(publish)
+    publish.add_argument(
+        "--fiches", help="fiches à publier, séparées par des virgules (défaut : toutes)"
+    )
+    publish.set_defaults(run=_publish)
     sql = commands.add_parser("sql", help="interroger l'entrepôt (lecture seule)")
     sql.add_argument(
         "requete", help='par exemple : "select count(*) from marts.communes where is_mel"'
@@ -42,20 +51,62 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _publication_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--env",
+        choices=["demo", "prod"],
+        default="demo",
+        help="demo.data.gouv.fr (bac à sable, défaut) ou www.data.gouv.fr",
+    )
+    parser.add_argument(
+        "--dry-run",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="simulation : écrire le plan sans rien envoyer (défaut) ; --no-dry-run publie",
+    )
+
+
 def _refresh(args: argparse.Namespace) -> int:
+    from flows.yearly_refresh import yearly_refresh
+
+    sources = _listed(args.sources)
+    return _run(
+        "du rafraîchissement",
+        lambda: yearly_refresh(
+            millesime=args.millesime,
+            cog=args.cog,
+            sources=sources,
+            env=args.env,
+            dry_run=args.dry_run,
+        ),
+    )
+
+
+def _publish(args: argparse.Namespace) -> int:
+    from flows.publish import publish
+
+    fiches = _listed(args.fiches)
+    return _run(
+        "de la publication", lambda: publish(env=args.env, dry_run=args.dry_run, datasets=fiches)
+    )
+
+
+def _run(what: str, call) -> int:
     for key, value in _PREFECT_DEFAULTS.items():
         os.environ.setdefault(key, value)
-    from flows.yearly_refresh import yearly_refresh
     from tasks.errors import OpenDataError
 
-    sources = [s.strip() for s in args.sources.split(",")] if args.sources else None
     try:
-        summary = yearly_refresh(millesime=args.millesime, cog=args.cog, sources=sources)
+        result = call()
     except OpenDataError as error:
-        print(f"\nÉCHEC du rafraîchissement.\n{error.message}", file=sys.stderr)
+        print(f"\nÉCHEC {what}.\n{error.message}", file=sys.stderr)
         return 1
-    print("\n" + summary.text())
+    print("\n" + result.text())
     return 0
+
+
+def _listed(value: str | None) -> list[str] | None:
+    return [item.strip() for item in value.split(",") if item.strip()] if value else None
 
 
 def _sql(args: argparse.Namespace) -> int:

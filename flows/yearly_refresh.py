@@ -5,6 +5,7 @@ from __future__ import annotations
 from prefect import flow, get_run_logger
 from prefect.artifacts import create_markdown_artifact
 
+from flows.publish import publish
 from tasks.pipeline import (
     build_models,
     check_quality,
@@ -25,6 +26,8 @@ def yearly_refresh(
     millesime: int | None = None,
     cog: int | None = None,
     sources: list[str] | None = None,
+    env: str = "demo",
+    dry_run: bool = True,
 ) -> Summary:
     """Rafraîchit l'entrepôt depuis les sources nationales, contrôle, puis exporte.
 
@@ -32,6 +35,8 @@ def yearly_refresh(
         millesime: millésime du recensement attendu (vide : le plus récent publié).
         cog: millésime du Code officiel géographique (vide : année en cours).
         sources: identifiants du registre à rafraîchir (vide : toutes les sources).
+        env: environnement de publication sur data.gouv.fr : demo (bac à sable) ou prod.
+        dry_run: simulation de la publication : écrit le plan sans rien envoyer.
     """
     settings = Settings.from_env()
     registry = load_registry()
@@ -59,6 +64,7 @@ def yearly_refresh(
         settings.warehouse,
         counts,
     )
+    summary.publication = publish(env=env, dry_run=dry_run, outcomes=outcomes)
     create_markdown_artifact(key="resume-rafraichissement", markdown=summary.markdown())
     get_run_logger().info("%s (détail : artefact « resume-rafraichissement »)", summary.headline())
     return summary

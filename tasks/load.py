@@ -43,6 +43,7 @@ class LoadReport:
 
 def prepare(conn: duckdb.DuckDBPyConnection, registry: Registry) -> None:
     conn.execute(read_sql("schema.sql"))
+    conn.execute("delete from ref.territoire")
     conn.execute(
         "insert into ref.territoire values (?, ?)",
         [registry.territoire.epci, registry.territoire.nom],

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
+import duckdb
 from prefect import task
 from prefect.cache_policies import NO_CACHE
 
@@ -50,10 +51,11 @@ def build_models(candidate: Path) -> dict[str, int]:
 
 
 @task(name="controler-qualite", **_TASK)
-def check_quality(candidate: Path) -> list[quality.Outcome]:
+def check_quality(warehouse: Path) -> list[quality.Outcome]:
+    """Validate every mart of a warehouse (the candidate, or the one in service)."""
     marts = [model for model in models.discover() if model.layer == "marts"]
     suites = quality.suites_for(marts)
-    with connect(candidate) as conn:
+    with duckdb.connect(str(warehouse), read_only=True) as conn:
         return quality.validate(conn, suites)
 
 

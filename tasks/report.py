@@ -10,13 +10,10 @@ import duckdb
 from tasks.exports import Export
 from tasks.extract import Fetched
 from tasks.load import LoadReport
+from tasks.publish_report import PublicationReport
 from tasks.quality import Outcome
 from tasks.settings import PROJECT_ROOT
-
-
-def french_number(value: int) -> str:
-    """1194040 -> '1 194 040' (narrow no-break space, as French typography wants)."""
-    return f"{value:,}".replace(",", "\u202f")
+from tasks.text import french_number
 
 
 @dataclass
@@ -30,6 +27,7 @@ class Summary:
     exports: list[Export]
     warehouse: Path
     model_counts: dict[str, int] = field(default_factory=dict)
+    publication: PublicationReport | None = None
 
     def headline(self) -> str:
         passed = sum(o.success for o in self.outcomes)
@@ -60,6 +58,7 @@ class Summary:
             ),
             f"Entrepôt : {_shown(self.warehouse)}",
             'Pour explorer : uv run opendata-mel sql "select * from marts.communes where is_mel"',
+            *(["", *self.publication.text().splitlines()] if self.publication else []),
         ]
 
     def _quality(self, bullet: str) -> list[str]:

@@ -81,6 +81,11 @@ def candidate(warehouse: Path) -> Iterator[Path]:
         promote(path, warehouse)
 
 
+def locked(warehouse: Path):
+    """Hold the warehouse for a run that writes into it without rebuilding it."""
+    return _exclusive(warehouse)
+
+
 @contextmanager
 def _exclusive(warehouse: Path) -> Iterator[None]:
     warehouse.parent.mkdir(parents=True, exist_ok=True)

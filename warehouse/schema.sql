@@ -38,7 +38,29 @@ create table if not exists ref.variables (
     primary key (source_id, millesime, code_indicateur)
 );
 
-create or replace table ref.territoire (
+create table if not exists ref.territoire (
     epci varchar not null,
     nom varchar not null
+);
+
+-- What was last published to data.gouv.fr, per environment, dataset and resource.
+create table if not exists meta.publications (
+    environnement varchar not null,    -- demo | prod
+    jeu varchar not null,              -- <fiche>/<périmètre>, e.g. comparateur/mel
+    ressource varchar not null,        -- stable key of the resource within the dataset
+    dataset_id varchar not null,
+    resource_id varchar not null,
+    sha1 varchar not null,
+    journal varchar not null,          -- "Journal des modifications" (markdown)
+    publie_le timestamptz not null,
+    primary key (environnement, jeu, ressource)
+);
+
+-- The rows of the last published data file of each dataset, to compute the next changelog.
+create table if not exists meta.instantanes (
+    environnement varchar not null,
+    jeu varchar not null,
+    cle varchar not null,              -- the row key, as JSON
+    ligne json not null,
+    primary key (environnement, jeu, cle)
 );

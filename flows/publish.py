@@ -1,0 +1,62 @@
+"""Publish to data.gouv.fr what changed in the marts, with complete metadata."""
+
+from __future__ import annotations
+
+from prefect import flow, get_run_logger
+from prefect.artifacts import create_markdown_artifact
+
+from tasks.catalog import load_catalog
+from tasks.pipeline import check_quality
+from tasks.publish_report import PublicationReport
+from tasks.publish_tasks import check_api_key, plan_folder, publish_dataset
+from tasks.quality import Outcome
+from tasks.registry import load_registry
+from tasks.settings import Settings
+from tasks.warehouse import locked
+
+
+@flow(name="publish")
+def publish(
+    env: str = "demo",
+    dry_run: bool = True,
+    datasets: list[str] | None = None,
+    outcomes: list[Outcome] | None = None,
+) -> PublicationReport:
+    """Publie sur data.gouv.fr les jeux dont les données ont changé.
+
+    Args:
+        env: environnement de publication : demo (bac à sable) ou prod.
+        dry_run: simulation : écrit le plan sans rien envoyer (par défaut).
+        datasets: fiches à publier (vide : toutes).
+        outcomes: résultats des contrôles qualité de ce rafraîchissement (vide : recalculés).
+    """
+    settings = Settings.from_env()
+    catalog, registry = load_catalog(), load_registry()
+    environment = catalog.environment(env)
+    has_key = check_api_key(environment, dry_run)
+    with locked(settings.warehouse):
+        outcomes = outcomes if outcomes is not None else check_quality(settings.warehouse)
+        plans = [
+            publish_dataset(
+                fiche, code, catalog, environment, registry, settings, outcomes, dry_run
+            )
+            for fiche in catalog.fiches
+            if not datasets or fiche.name in datasets
+            for code in fiche.perimetres
+        ]
+    report = PublicationReport(
+        env=env,
+        site=environment.nom,
+        dry_run=dry_run or not has_key,
+        baseline=(
+            f"l'état actuel de {environment.nom}"
+            if has_key
+            else "la dernière publication enregistrée dans l'entrepôt (aucune clé d'API : "
+            "le site n'est pas interrogé)"
+        ),
+        datasets=plans,
+    )
+    report.write(plan_folder(settings))
+    create_markdown_artifact(key=f"plan-publication-{env}", markdown=report.markdown())
+    get_run_logger().info("%s", report.text())
+    return report

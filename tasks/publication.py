@@ -1,0 +1,227 @@
+"""What each fiche publishes: the files, their sha1, the metadata, the changelog."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+
+from tasks import changelog
+from tasks.catalog import Fiche, Perimetre
+from tasks.errors import ConfigurationError
+from tasks.registry import Registry
+from tasks.sql import quote_ident
+from tasks.text import french_number
+
+KEY_EXTRA = "opendata-mel:jeu"
+RESOURCE_EXTRA = "opendata-mel:ressource"
+DATA, DICTIONARY = "donnees", "dictionnaire"
+
+
+@dataclass
+class Record:
+    """What was last published for one resource (a row of meta.publications)."""
+
+    dataset_id: str
+    resource_id: str
+    sha1: str
+    journal: str
+
+
+@dataclass
+class Resource:
+    key: str
+    path: Path
+    sha1: str
+    metadata: dict
+    changes: changelog.Changes | None = None
+
+    @property
+    def filename(self) -> str:
+        return self.path.name
+
+    @property
+    def content(self) -> bytes:
+        return self.path.read_bytes()
+
+
+@dataclass
+class Prepared:
+    key: str  # <fiche>/<périmètre>
+    fiche: Fiche
+    perimetre: Perimetre
+    organisation: str | None
+    metadata: dict
+    resources: list[Resource]
+    snapshot: dict[str, dict]
+    rows: int
+
+
+def dataset_key(fiche: Fiche, perimetre: str) -> str:
+    return f"{fiche.name}/{perimetre}"
+
+
+def prepare(
+    conn: duckdb.DuckDBPyConnection,
+    fiche: Fiche,
+    perimetre: Perimetre,
+    organisation: str | None,
+    registry: Registry,
+    records: dict[str, Record],
+    previous_rows: dict[str, dict] | None,
+    folder: Path,
+    today: dt.date,
+) -> Prepared:
+    relation = _relation(conn, fiche, perimetre)
+    key = dataset_key(fiche, perimetre.code)
+    folder.mkdir(parents=True, exist_ok=True)
+    data_path = folder / f"{fiche.name}-{perimetre.code}.csv"
+    relation.order(", ".join(quote_ident(c) for c in fiche.cle)).write_csv(
+        str(data_path), header=True
+    )
+    frame = relation.df()
+    rows = changelog.snapshot_rows(frame, fiche.cle)
+    millesimes = ", ".join(
+        str(v) for v in sorted(frame[fiche.couverture_temporelle].dropna().unique())
+    )
+    facts = {
+        "perimetre": perimetre.nom,
+        "lignes": french_number(len(frame)),
+        "communes": french_number(frame["code_commune"].nunique()),
+        "millesimes": millesimes,
+        "sources": _sources(conn, fiche, registry),
+        "colonnes": _columns_table(fiche),
+    }
+    data = Resource(DATA, data_path, _sha1(data_path), {})
+    prior = records.get(DATA)
+    data.changes = (
+        None if prior and prior.sha1 == data.sha1 else changelog.compare(previous_rows, rows)
+    )
+    history = prior.journal if prior else ""
+    if data.changes is not None:
+        history = changelog.journal(history, today.isoformat(), millesimes, data.changes)
+    data.metadata = _resource_metadata(
+        DATA,
+        fiche.titre.format(**facts) + " (CSV)",
+        _data_description(fiche, facts, history),
+        "main",
+    )
+    dictionary = _dictionary(fiche, folder)
+    dictionary.metadata = _resource_metadata(
+        DICTIONARY,
+        f"Dictionnaire des colonnes : {fiche.name}",
+        "Nom et description de chaque colonne du fichier de données.",
+        "documentation",
+    )
+    return Prepared(
+        key=key,
+        fiche=fiche,
+        perimetre=perimetre,
+        organisation=organisation,
+        metadata=_dataset_metadata(fiche, perimetre, organisation, facts, frame, key),
+        resources=[data, dictionary],
+        snapshot=rows,
+        rows=len(frame),
+    )
+
+
+def check_columns(conn: duckdb.DuckDBPyConnection, fiche: Fiche) -> None:
+    """Every published column is described in the fiche, and only those."""
+    columns = conn.table(f"marts.{quote_ident(fiche.mart)}").columns
+    missing = [c for c in columns if c not in fiche.colonnes]
+    extra = [c for c in fiche.colonnes if c not in columns]
+    if missing or extra:
+        raise ConfigurationError(
+            "les colonnes décrites dans la fiche ne sont pas celles du mart "
+            f"{fiche.mart} (sans description : {', '.join(missing) or 'aucune'} ; "
+            f"inconnues du mart : {', '.join(extra) or 'aucune'})",
+            where=str(fiche.path),
+            action="mettez à jour `colonnes` dans la fiche",
+        )
+
+
+def _relation(conn: duckdb.DuckDBPyConnection, fiche: Fiche, perimetre: Perimetre):
+    check_columns(conn, fiche)
+    # The filter value is bound as a parameter; the column name comes from the catalogue.
+    return conn.sql(
+        f"select * from marts.{quote_ident(fiche.mart)} "
+        f"where {quote_ident(perimetre.colonne)} = $valeur",
+        params={"valeur": perimetre.valeur},
+    )
+
+
+def _dataset_metadata(fiche, perimetre, organisation, facts, frame, key) -> dict:
+    years = sorted(int(v) for v in frame[fiche.couverture_temporelle].dropna().unique())
+    metadata = {
+        "title": fiche.titre.format(**facts),
+        "description": fiche.description.format(**facts).strip(),
+        "license": fiche.licence,
+        "frequency": fiche.frequence,
+        "tags": sorted(set(fiche.mots_cles)),
+        "spatial": {"zones": perimetre.zones, "granularity": fiche.granularite},
+        "temporal_coverage": (
+            {"start": f"{years[0]}-01-01", "end": f"{years[-1]}-12-31"} if years else None
+        ),
+        "extras": {KEY_EXTRA: key},
+    }
+    if organisation:
+        metadata["organization"] = organisation
+    return metadata
+
+
+def _resource_metadata(key: str, title: str, description: str, kind: str) -> dict:
+    return {
+        "title": title,
+        "description": description,
+        "type": kind,
+        "extras": {RESOURCE_EXTRA: key},
+    }
+
+
+def _data_description(fiche: Fiche, facts: dict, history: str) -> str:
+    text = (
+        f"{facts['lignes']} lignes, millésime(s) {facts['millesimes']}. Fichier CSV en UTF-8, "
+        "séparateur virgule, point décimal ; colonnes décrites dans la ressource "
+        "« Dictionnaire des colonnes »."
+    )
+    return f"{text}\n\n{history}".strip()
+
+
+def _dictionary(fiche: Fiche, folder: Path) -> Resource:
+    path = folder / f"{fiche.name}-dictionnaire.csv"
+    with path.open("w", encoding="utf-8", newline="") as f:
+        writer = csv.writer(f, lineterminator="\n")
+        writer.writerow(["colonne", "description"])
+        writer.writerows(fiche.colonnes.items())
+    return Resource(DICTIONARY, path, _sha1(path), {})
+
+
+def _columns_table(fiche: Fiche) -> str:
+    rows = [f"| `{name}` | {text} |" for name, text in fiche.colonnes.items()]
+    return "\n".join(["| colonne | description |", "|---|---|", *rows])
+
+
+def _sources(conn: duckdb.DuckDBPyConnection, fiche: Fiche, registry: Registry) -> str:
+    lines = []
+    for source_id in fiche.sources:
+        source = registry.sources[source_id]
+        millesimes = [
+            str(row[0])
+            for row in conn.execute(
+                "select millesime from meta.chargements where source_id = ? order by 1",
+                [source_id],
+            ).fetchall()
+        ]
+        lines.append(
+            f"- {source.title} ({source.producer}), millésime(s) {', '.join(millesimes)} : "
+            f"<{source.url.split('?')[0]}>"
+        )
+    return "\n".join(lines)
+
+
+def _sha1(path: Path) -> str:
+    return hashlib.sha1(path.read_bytes()).hexdigest()

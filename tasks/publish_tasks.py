@@ -1,0 +1,98 @@
+"""The Prefect tasks of the publication. The API key is looked up inside each task and
+never passed as a parameter: task parameters are stored and shown by Prefect."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+from prefect import task
+from prefect.cache_policies import NO_CACHE
+
+from tasks import publication, publish, quality
+from tasks.catalog import Catalog, Environment, Fiche, record_dataset_id
+from tasks.datagouv import DataGouvClient
+from tasks.errors import ConfigurationError
+from tasks.registry import Registry
+from tasks.secrets import api_key
+from tasks.settings import Settings
+from tasks.warehouse import connect
+
+_TASK = {"cache_policy": NO_CACHE}
+
+
+@task(name="verifier-cle-api", **_TASK)
+def check_api_key(environment: Environment, dry_run: bool) -> bool:
+    """Whether a key is available; a real publication without one stops here."""
+    present = api_key(environment) is not None
+    if not present and not dry_run:
+        raise ConfigurationError(
+            f"aucune clé d'API pour {environment.nom}",
+            where=f"variable DATAGOUV_API_KEY_{environment.name.upper()} ou bloc Prefect "
+            f"Secret « {environment.secret_block} »",
+            action="définissez la clé (jamais dans le dépôt), ou lancez en simulation "
+            "(--dry-run) pour obtenir le plan",
+        )
+    return present
+
+
+@task(name="publier-jeu", **_TASK)
+def publish_dataset(
+    fiche: Fiche,
+    perimetre_code: str,
+    catalog: Catalog,
+    environment: Environment,
+    registry: Registry,
+    settings: Settings,
+    outcomes: list[quality.Outcome],
+    dry_run: bool,
+) -> publish.DatasetPlan:
+    perimetre = catalog.perimetres[perimetre_code]
+    key = publication.dataset_key(fiche, perimetre_code)
+    blocking = [
+        o for o in outcomes if o.mart == fiche.suite and o.severity == "critical" and not o.success
+    ]
+    if blocking:
+        reason = "attente(s) critique(s) en échec : " + " ; ".join(
+            o.describe() for o in blocking[:3]
+        )
+        return publish.DatasetPlan(key, fiche.titre, publish.BLOCKED, reason=reason)
+    known_id = fiche.dataset_id(perimetre_code, environment.name)
+    secret = api_key(environment)
+    folder = settings.outputs_dir / "publication" / environment.name
+    with connect(settings.warehouse) as conn:
+        conn.execute(_schema())
+        records = publish.load_records(conn, environment.name, key)
+        prepared = publication.prepare(
+            conn,
+            fiche,
+            perimetre,
+            environment.organisations.get(perimetre_code),
+            registry,
+            records,
+            publish.load_snapshot(conn, environment.name, key),
+            folder,
+            dt.date.today(),
+        )
+        if secret is None:
+            return publish.plan_from_records(prepared, known_id, records)
+        client = DataGouvClient(
+            environment.api, secret, attempts=settings.http_attempts, backoff=settings.http_backoff
+        )
+        plan, remote = publish.reconcile(client, prepared, known_id, records, dry_run)
+        if dry_run or remote is None:
+            return plan
+        if remote["id"] != known_id:
+            record_dataset_id(fiche, perimetre_code, environment.name, remote["id"])
+        publish.save_state(conn, environment.name, prepared, remote["id"])
+        return plan
+
+
+def _schema() -> str:
+    from tasks.sql import read_sql
+
+    return read_sql("schema.sql")
+
+
+def plan_folder(settings: Settings) -> Path:
+    return settings.outputs_dir / "publication"

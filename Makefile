@@ -4,12 +4,13 @@
 PYTHON ?= python3
 UV := $(PYTHON) -m uv
 VENV_STAMP := .venv/.installe
+UDATA_STAMP := .venv-udata/.installe
 
 export PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS ?= 120
 export PREFECT_SERVER_ANALYTICS_ENABLED := false
 export DO_NOT_TRACK := 1
 
-.PHONY: install demo test lint format mirror clean
+.PHONY: install demo test lint format mirror publish-demo clean
 
 install: $(VENV_STAMP)
 
@@ -22,7 +23,14 @@ $(VENV_STAMP): pyproject.toml uv.lock
 demo: install
 	OPENDATA_MIRROR=$(CURDIR)/samples/mirror $(UV) run --frozen opendata-mel refresh
 
-test: install
+# The publication tests run a real udata (data.gouv.fr's software), which needs a
+# virtualenv of its own (see tests/udata/requirements.txt).
+$(UDATA_STAMP): tests/udata/requirements.lock $(VENV_STAMP)
+	$(UV) venv -q --allow-existing --python 3.11 .venv-udata
+	$(UV) pip install -q --compile-bytecode --python .venv-udata/bin/python -r tests/udata/requirements.lock
+	@touch $@
+
+test: install $(UDATA_STAMP)
 	$(UV) run --frozen pytest
 
 lint: install
@@ -35,6 +43,9 @@ format: install
 
 mirror: install
 	$(UV) run --frozen python samples/build_mirror.py
+
+publish-demo: install
+	$(UV) run --frozen opendata-mel publish --env demo --no-dry-run
 
 clean:
 	rm -rf data warehouse/*.duckdb warehouse/*.duckdb.wal

@@ -174,6 +174,12 @@ def _refused(method: str, url: str, response: requests.Response) -> PublicationE
             "retirez son identifiant de la fiche pour en créer un nouveau",
         ),
     }
+    if status == 400 and "organization" in (body.get("errors") or {}):
+        hints[400] = (
+            f"organisation refusée : {detail}",
+            "le compte de la clé doit être membre (administrateur ou éditeur) de "
+            "l'organisation qui publie ; vérifiez `organisations` dans catalog/publication.yaml",
+        )
     what, action = hints.get(status, (f"erreur HTTP {status} : {detail}", "voir le détail"))
     error = PublicationError(
         f"{what} (HTTP {status}, {method} {url.split('/api/1', 1)[-1]})",

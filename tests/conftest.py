@@ -1,7 +1,10 @@
 from __future__ import annotations
 
+import json
 import os
+import select
 import shutil
+import subprocess
 import tempfile
 from pathlib import Path
 
@@ -68,3 +71,77 @@ def prefect_api():
         prefect_test_harness(server_startup_timeout=120),
     ):
         yield
+
+
+UDATA_VENV = ROOT / ".venv-udata"
+UDATA_ZONES = [
+    {
+        "id": "fr:commune:59522",
+        "code": "59522",
+        "level": "fr:commune",
+        "name": "Sailly-lez-Lannoy",
+        "slug": "sailly-lez-lannoy",
+    },
+    {
+        "id": "fr:epci:200093201",
+        "code": "200093201",
+        "level": "fr:epci",
+        "name": "Métropole Européenne de Lille",
+        "slug": "metropole-europeenne-de-lille",
+    },
+]
+
+
+def _udata_python() -> Path:
+    python = UDATA_VENV / "bin" / "python"
+    if not python.exists():
+        uv = shutil.which("uv")
+        if uv is None:
+            pytest.fail("udata de test absent : lancez `make test`, qui crée .venv-udata/")
+        requirements = ROOT / "tests" / "udata" / "requirements.lock"
+        subprocess.run([uv, "venv", "-q", "--python", "3.11", str(UDATA_VENV)], check=True)
+        subprocess.run(
+            [
+                uv,
+                "pip",
+                "install",
+                "-q",
+                "--compile-bytecode",
+                "--python",
+                str(python),
+                "-r",
+                str(requirements),
+            ],
+            check=True,
+        )
+    return python
+
+
+@pytest.fixture(scope="session")
+def udata_server(tmp_path_factory):
+    """A real udata on 127.0.0.1 (own virtualenv, mongomock), seeded for publishing."""
+    workdir = tmp_path_factory.mktemp("udata")
+    zones = workdir / "zones.json"
+    zones.write_text(json.dumps(UDATA_ZONES), encoding="utf-8")
+    process = subprocess.Popen(
+        [
+            str(_udata_python()),
+            str(ROOT / "tests" / "udata" / "serve.py"),
+            str(zones),
+            str(workdir),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=(workdir / "udata.log").open("w"),
+        text=True,
+    )
+    ready, _, _ = select.select([process.stdout], [], [], 180)
+    line = process.stdout.readline() if ready else ""
+    if not line:
+        process.kill()
+        pytest.fail(f"udata n'a pas démarré : voir {workdir / 'udata.log'}")
+    info = json.loads(line)
+    info["url"] = f"http://127.0.0.1:{info['port']}"
+    info["pool"] = iter(info.pop("organisations"))
+    yield info
+    process.kill()
+    process.wait()

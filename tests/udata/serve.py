@@ -10,9 +10,12 @@ Usage: .venv-udata/bin/python tests/udata/serve.py ZONES_JSON WORKDIR
 from __future__ import annotations
 
 import json
+import os
 import socket
 import sys
 from pathlib import Path
+
+POOL_SIZE = 16
 
 
 def write_settings(workdir: Path, port: int) -> Path:
@@ -50,23 +53,24 @@ def seed(app, zones: list[dict]) -> dict:
         for zone in zones:
             GeoZone(**zone).save()
         publisher, outsider = UserFactory(), UserFactory()
-        mel = Organization(
-            name="Métropole Européenne de Lille",
-            description="Organisation de test",
-            members=[Member(user=publisher, role="admin")],
-        ).save()
-        sailly = Organization(
-            name="Commune de Sailly-lez-Lannoy",
-            description="Organisation de test",
-            members=[Member(user=publisher, role="admin")],
-        ).save()
+        # A pool of organisation pairs, so that each test publishes into fresh ones.
+        pool = []
+        for index in range(POOL_SIZE):
+            members = [Member(user=publisher, role="admin")]
+            mel = Organization(
+                name=f"Métropole Européenne de Lille {index}",
+                description="Organisation de test",
+                members=members,
+            ).save()
+            sailly = Organization(
+                name=f"Commune de Sailly-lez-Lannoy {index}",
+                description="Organisation de test",
+                members=list(members),
+            ).save()
+            pool.append({"mel": str(mel.id), "59522": str(sailly.id)})
         _, key = ApiToken.generate(publisher, name="opendata-mel")
         _, outsider_key = ApiToken.generate(outsider, name="sans-droits")
-        return {
-            "key": key,
-            "outsider_key": outsider_key,
-            "organisations": {"mel": str(mel.id), "59522": str(sailly.id)},
-        }
+        return {"key": key, "outsider_key": outsider_key, "organisations": pool}
 
 
 def main() -> None:
@@ -75,8 +79,6 @@ def main() -> None:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    import os
-
     os.environ["UDATA_SETTINGS"] = str(write_settings(workdir, port))
     from udata.app import create_app, standalone
     from werkzeug.serving import make_server

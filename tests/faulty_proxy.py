@@ -1,0 +1,105 @@
+"""A reverse proxy on 127.0.0.1 in front of the test udata, that can fail on purpose.
+
+A rule answers HTTP 502 for matching requests, either without forwarding them (the
+request was lost) or after forwarding them (the server did the work, the answer was
+lost): the second kind is what leaves duplicates behind a naive retry.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import requests
+
+
+@dataclass
+class Fault:
+    method: str
+    path: str  # a regular expression on the path
+    times: int = 1
+    after_forwarding: bool = False
+
+
+class FaultyProxy:
+    def __init__(self, upstream: str):
+        self.upstream = upstream.rstrip("/")
+        self.faults: list[Fault] = []
+        self.requests: list[tuple[str, str]] = []
+        self.lock = threading.Lock()
+        proxy = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def do_GET(self):
+                proxy.handle(self)
+
+            do_POST = do_PUT = do_DELETE = do_GET
+
+            def log_message(self, *args):
+                pass
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.httpd.server_address[1]}"
+
+    def fail(self, fault: Fault) -> None:
+        with self.lock:
+            self.faults.append(fault)
+
+    def writes(self) -> list[tuple[str, str]]:
+        return [(m, p) for m, p in self.requests if m in {"POST", "PUT", "DELETE"}]
+
+    def handle(self, handler: BaseHTTPRequestHandler) -> None:
+        length = int(handler.headers.get("Content-Length") or 0)
+        body = handler.rfile.read(length) if length else b""
+        path = handler.path
+        fault = self._fault_for(handler.command, path)
+        with self.lock:
+            self.requests.append((handler.command, path.split("?")[0]))
+        if fault is None or fault.after_forwarding:
+            headers = {
+                k: v
+                for k, v in handler.headers.items()
+                if k.lower() not in {"host", "content-length"}
+            }
+            answer = requests.request(
+                handler.command, self.upstream + path, data=body, headers=headers, timeout=60
+            )
+        if fault is not None:
+            self._send(handler, 502, b"<html><body>502 Bad Gateway</body></html>", "text/html")
+            return
+        self._send(
+            handler, answer.status_code, answer.content, answer.headers.get("Content-Type", "")
+        )
+
+    def _fault_for(self, method: str, path: str) -> Fault | None:
+        with self.lock:
+            for fault in self.faults:
+                if fault.times and fault.method == method and re.search(fault.path, path):
+                    fault.times -= 1
+                    return fault
+        return None
+
+    @staticmethod
+    def _send(handler, status: int, body: bytes, content_type: str) -> None:
+        handler.send_response(status)
+        if content_type:
+            handler.send_header("Content-Type", content_type)
+        handler.send_header("Content-Length", str(len(body)))
+        handler.end_headers()
+        handler.wfile.write(body)
+
+    def __enter__(self) -> FaultyProxy:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()

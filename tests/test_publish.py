@@ -1,0 +1,284 @@
+"""Publication against a real udata (the software of data.gouv.fr) on 127.0.0.1."""
+
+from __future__ import annotations
+
+import csv
+import os
+import shutil
+import time
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import requests
+import yaml
+
+from flows.publish import publish
+from flows.yearly_refresh import yearly_refresh
+from tasks.datagouv import PublicationError, TransientPublicationError
+from tasks.errors import ConfigurationError
+from tests.conftest import COMPARATEUR, ROOT
+from tests.faulty_proxy import Fault, FaultyProxy
+
+pytestmark = pytest.mark.usefixtures("prefect_api")
+
+
+@dataclass
+class Platform:
+    proxy: FaultyProxy
+    url: str
+    key: str
+    outsider_key: str
+    organisations: dict[str, str]
+    catalog: Path
+
+    def datasets(self, perimetre: str) -> list[dict]:
+        answer = requests.get(
+            f"{self.url}/api/1/organizations/{self.organisations[perimetre]}/datasets/?page_size=100",
+            timeout=30,
+        )
+        return [
+            requests.get(f"{self.url}/api/1/datasets/{d['id']}/", timeout=30).json()
+            for d in answer.json()["data"]
+        ]
+
+    def dataset(self, perimetre: str, fiche: str) -> dict:
+        [found] = [
+            d
+            for d in self.datasets(perimetre)
+            if d["extras"].get("opendata-mel:jeu") == f"{fiche}/{perimetre}"
+        ]
+        return found
+
+    def fiche_ids(self, fiche: str) -> dict:
+        return yaml.safe_load((self.catalog / "fiches" / f"{fiche}.yaml").read_text())["datagouv"]
+
+
+@pytest.fixture
+def platform(workspace, udata_server, tmp_path, monkeypatch):
+    catalog = tmp_path / "catalog"
+    shutil.copytree(ROOT / "catalog", catalog)
+    organisations = next(udata_server["pool"])
+    with FaultyProxy(udata_server["url"]) as proxy:
+        config_path = catalog / "publication.yaml"
+        config = yaml.safe_load(config_path.read_text(encoding="utf-8"))
+        config["environnements"]["demo"]["api"] = f"{proxy.url}/api/1"
+        config["environnements"]["demo"]["organisations"] = organisations
+        config_path.write_text(yaml.safe_dump(config, allow_unicode=True), encoding="utf-8")
+        monkeypatch.setenv("OPENDATA_CATALOG", str(catalog))
+        monkeypatch.setenv("DATAGOUV_API_KEY_DEMO", udata_server["key"])
+        yearly_refresh()  # builds the warehouse; publication stays a dry run
+        yield Platform(
+            proxy,
+            udata_server["url"],
+            udata_server["key"],
+            udata_server["outsider_key"],
+            organisations,
+            catalog,
+        )
+
+
+def test_first_run_creates_datasets_with_complete_metadata(platform, workspace, capfd):
+    report = publish(env="demo", dry_run=False)
+
+    assert [p.action for p in report.datasets] == ["créer"] * 3
+    mel = platform.dataset("mel", "comparateur")
+    assert (
+        mel["title"]
+        == "Indicateurs clés du comparateur de territoires (INSEE) : Métropole Européenne de Lille"
+    )
+    assert mel["license"] == "lov2" and mel["frequency"] == "annual"
+    assert mel["spatial"]["zones"] == ["fr:epci:200093201"]
+    assert mel["spatial"]["granularity"] == "fr:commune"
+    assert mel["temporal_coverage"] == {"start": "2022-01-01", "end": "2022-12-31"}
+    assert "recensement" in mel["tags"]
+    assert "## Processus de collecte" in mel["description"]
+    assert "millésime(s) 2022" in mel["description"]  # generated at run time
+    assert "| `raison_absence` |" in mel["description"]  # the columns, in French
+    resources = {r["extras"]["opendata-mel:ressource"]: r for r in mel["resources"]}
+    assert set(resources) == {"donnees", "dictionnaire"}
+    assert resources["dictionnaire"]["type"] == "documentation"
+    assert "### Journal des modifications" in resources["donnees"]["description"]
+    assert "première publication (2945 lignes)" in resources["donnees"]["description"]
+    published = requests.get(resources["donnees"]["url"], timeout=30).text
+    assert (
+        published == (workspace / "data/outputs/publication/demo/comparateur-mel.csv").read_text()
+    )
+
+    sailly = platform.dataset("59522", "comparateur")
+    assert sailly["spatial"]["zones"] == ["fr:commune:59522"]
+    rows = list(
+        csv.DictReader(
+            requests.get(
+                next(r["url"] for r in sailly["resources"] if r["type"] == "main"), timeout=30
+            ).text.splitlines()
+        )
+    )
+    assert {row["code_commune"] for row in rows} == {"59522"}
+    assert len(platform.datasets("mel")) == 2  # communes + comparateur for the MEL
+
+    assert platform.fiche_ids("comparateur")["mel"]["demo"] == mel["id"]  # recorded for commit
+    assert platform.fiche_ids("comparateur")["59522"]["demo"] == sailly["id"]
+    captured = capfd.readouterr()
+    for text in (captured.out, captured.err, *(p.read_text() for p in report.files)):
+        assert platform.key not in text
+
+
+def test_a_second_identical_run_sends_nothing(platform):
+    publish(env="demo", dry_run=False)
+    before = len(platform.proxy.writes())
+    report = publish(env="demo", dry_run=False)
+    assert platform.proxy.writes()[before:] == []
+    assert all(not plan.touched for plan in report.datasets)
+    assert {r.action for p in report.datasets for r in p.resources} == {"inchangé"}
+
+
+def test_a_changed_mart_replaces_only_changed_files_with_a_changelog(platform, mirror_dir):
+    publish(env="demo", dry_run=False)
+    ids_before = {r["id"] for d in platform.datasets("mel") for r in d["resources"]}
+    # Test-only copy of the source: Sailly-lez-Lannoy's population revised from 1936 to 1940.
+    served = mirror_dir / COMPARATEUR
+    with zipfile.ZipFile(served) as archive:
+        text = archive.read("base_cc_comparateur.csv").decode("utf-8")
+    with zipfile.ZipFile(served, "w") as archive:
+        archive.writestr("base_cc_comparateur.csv", text.replace("\n59522;1936;", "\n59522;1940;"))
+    later = time.time() + 60
+    os.utime(served, (later, later))
+    yearly_refresh()
+    start = len(platform.proxy.writes())
+
+    report = publish(env="demo", dry_run=False)
+
+    uploads = [p for m, p in platform.proxy.writes()[start:] if p.endswith("/upload/")]
+    mel, sailly = platform.dataset("mel", "comparateur"), platform.dataset("59522", "comparateur")
+    data_ids = {next(r["id"] for r in d["resources"] if r["type"] == "main") for d in (mel, sailly)}
+    assert sorted(uploads) == sorted(
+        f"/api/1/datasets/{d['id']}/resources/{rid}/upload/"
+        for d in (mel, sailly)
+        for rid in data_ids
+        if rid in {r["id"] for r in d["resources"]}
+    )
+    assert {r["id"] for d in platform.datasets("mel") for r in d["resources"]} == ids_before
+    journal = next(r for r in mel["resources"] if r["type"] == "main")["description"]
+    assert (
+        "0 ligne(s) ajoutée(s), 0 supprimée(s), 1 modifiée(s) (par colonne : valeur : 1)" in journal
+    )
+    assert "2022 · 59522 · population valeur : 1936.0 → 1940.0" in journal
+    assert "première publication" in journal  # the earlier entry is kept
+    plans = {p.key: p for p in report.datasets}
+    assert plans["communes/mel"].touched is False
+
+
+def test_unauthorised_key_is_a_clear_error_and_publishes_nothing(platform, monkeypatch):
+    monkeypatch.setenv("DATAGOUV_API_KEY_DEMO", "udata_cle-invalide")
+    state = publish(env="demo", dry_run=False, return_state=True)
+    assert state.is_failed()
+    with pytest.raises(PublicationError) as error:
+        state.result()
+    assert "clé d'API refusée" in error.value.message and "HTTP 401" in error.value.message
+    assert platform.datasets("mel") == [] and platform.datasets("59522") == []
+
+
+def test_a_key_without_rights_on_the_organisation(platform, monkeypatch):
+    monkeypatch.setenv("DATAGOUV_API_KEY_DEMO", platform.outsider_key)
+    state = publish(env="demo", dry_run=False, return_state=True)
+    with pytest.raises(PublicationError) as error:
+        state.result()
+    assert "organisation refusée" in error.value.message and "membre" in error.value.message
+    assert platform.datasets("mel") == []
+
+    # A dataset that exists, changed by an account that is not a member: HTTP 403.
+    monkeypatch.setenv("DATAGOUV_API_KEY_DEMO", platform.key)
+    publish(env="demo", dry_run=False)
+    fiche = platform.catalog / "fiches" / "communes.yaml"
+    fiche.write_text(
+        fiche.read_text(encoding="utf-8").replace(
+            "et leur appartenance à la métropole", "(référentiel)"
+        ),
+        encoding="utf-8",
+    )
+    monkeypatch.setenv("DATAGOUV_API_KEY_DEMO", platform.outsider_key)
+    state = publish(env="demo", dry_run=False, datasets=["communes"], return_state=True)
+    with pytest.raises(PublicationError) as error:
+        state.result()
+    assert "HTTP 403" in error.value.message and "droits insuffisants" in error.value.message
+    assert "(référentiel)" not in platform.dataset("mel", "communes")["title"]
+
+
+def test_an_unknown_zone_is_refused_with_the_field(platform):
+    config_path = platform.catalog / "publication.yaml"
+    config = yaml.safe_load(config_path.read_text(encoding="utf-8"))
+    config["perimetres"]["mel"]["zones"] = ["fr:epci:999999999"]
+    config_path.write_text(yaml.safe_dump(config, allow_unicode=True), encoding="utf-8")
+    state = publish(env="demo", dry_run=False, return_state=True)
+    with pytest.raises(PublicationError) as error:
+        state.result()
+    assert "HTTP 400" in error.value.message and "fr:epci:999999999" in error.value.message
+    assert platform.datasets("mel") == []
+
+
+def test_a_502_after_an_upload_is_retried_without_duplicate(platform):
+    platform.proxy.fail(Fault("POST", r"/datasets/[^/]+/upload/$", times=1, after_forwarding=True))
+    publish(env="demo", dry_run=False)
+    for perimetre, fiche in (("mel", "communes"), ("mel", "comparateur"), ("59522", "comparateur")):
+        resources = platform.dataset(perimetre, fiche)["resources"]
+        assert sorted(r["extras"].get("opendata-mel:ressource") for r in resources) == [
+            "dictionnaire",
+            "donnees",
+        ]
+
+
+def test_a_crash_between_upload_and_metadata_converges_on_rerun(platform):
+    platform.proxy.fail(Fault("PUT", r"/datasets/[^/]+/resources/[^/]+/$", times=100))
+    state = publish(env="demo", dry_run=False, return_state=True)
+    with pytest.raises(TransientPublicationError):
+        state.result()
+    platform.proxy.faults.clear()
+
+    publish(env="demo", dry_run=False)
+
+    for perimetre, fiche in (("mel", "communes"), ("mel", "comparateur"), ("59522", "comparateur")):
+        resources = platform.dataset(perimetre, fiche)["resources"]
+        assert sorted(r["extras"].get("opendata-mel:ressource") for r in resources) == [
+            "dictionnaire",
+            "donnees",
+        ]
+        assert all(not r["title"].endswith(".csv") for r in resources)
+    start = len(platform.proxy.writes())
+    publish(env="demo", dry_run=False)
+    assert platform.proxy.writes()[start:] == []
+
+
+def test_without_a_key_the_run_is_a_dry_run_that_writes_the_plan(platform, monkeypatch, workspace):
+    monkeypatch.delenv("DATAGOUV_API_KEY_DEMO")
+    start = len(platform.proxy.requests)
+    report = publish(env="demo", dry_run=True)
+    assert report.dry_run and platform.proxy.requests[start:] == []  # the site is not even read
+    plan = (workspace / "data/outputs/publication/plan-demo.md").read_text(encoding="utf-8")
+    assert "SIMULATION" in plan and "comparateur-59522.csv : téléverser" in plan
+    state = publish(env="demo", dry_run=False, return_state=True)
+    with pytest.raises(ConfigurationError) as error:
+        state.result()
+    assert "aucune clé d'API" in error.value.message
+
+
+def test_a_dataset_whose_critical_expectation_failed_is_blocked(platform):
+    from tasks.quality import Outcome
+
+    failed = Outcome(
+        "comparateur",
+        "expect_column_values_to_be_between",
+        "valeur ≥ 0",
+        "valeur",
+        "critical",
+        False,
+        unexpected_count=1,
+        samples=["59522 : -1"],
+    )
+    report = publish(env="demo", dry_run=False, outcomes=[failed])
+    plans = {p.key: p for p in report.datasets}
+    assert plans["comparateur/mel"].action == "bloqué"
+    assert "valeur ≥ 0" in plans["comparateur/mel"].reason
+    assert plans["communes/mel"].action == "créer"
+    assert [d["extras"]["opendata-mel:jeu"] for d in platform.datasets("mel")] == ["communes/mel"]

@@ -55,6 +55,9 @@ class Fiche:
     couverture_temporelle: str
     colonnes: dict[str, str]
     datagouv: dict[str, dict[str, str | None]] = field(default_factory=dict)
+    # The standard the data file follows, when there is one, e.g.
+    # {name: scdl/subventions, version: 2.1.1}: set on the resource on data.gouv.fr.
+    schema: dict[str, str] | None = None
 
     def dataset_id(self, perimetre: str, env: str) -> str | None:
         return (self.datagouv.get(perimetre) or {}).get(env)

@@ -110,6 +110,8 @@ def prepare(
         _data_description(fiche, facts, history),
         "main",
     )
+    if fiche.schema:
+        data.metadata["schema"] = dict(fiche.schema)
     dictionary = _dictionary(fiche, folder)
     dictionary.metadata = _resource_metadata(
         DICTIONARY,

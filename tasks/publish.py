@@ -225,7 +225,10 @@ def _resource_differs(remote: dict, wanted: dict) -> bool:
     if any((remote.get(f) or "") != (wanted.get(f) or "") for f in fields):
         return True
     extras = remote.get("extras") or {}
-    return any(extras.get(k) != v for k, v in wanted["extras"].items())
+    if any(extras.get(k) != v for k, v in wanted["extras"].items()):
+        return True
+    schema = remote.get("schema") or {}
+    return "schema" in wanted and any(schema.get(k) != v for k, v in wanted["schema"].items())
 
 
 def _resource_plan(resource: Resource, action: str) -> ResourcePlan:

@@ -282,3 +282,21 @@ def test_a_dataset_whose_critical_expectation_failed_is_blocked(platform):
     assert "valeur ≥ 0" in plans["comparateur/mel"].reason
     assert plans["communes/mel"].action == "créer"
     assert [d["extras"]["opendata-mel:jeu"] for d in platform.datasets("mel")] == ["communes/mel"]
+
+
+def test_the_standard_of_a_fiche_is_set_on_its_data_resource(platform):
+    # The mechanism later used by the SCDL subventions fiche, tried on a copy of a fiche.
+    fiche = platform.catalog / "fiches" / "communes.yaml"
+    text = fiche.read_text(encoding="utf-8")
+    fiche.write_text(
+        text.replace(
+            "licence: lov2\n", "licence: lov2\nschema: {name: scdl/subventions, version: 2.1.1}\n"
+        ),
+        encoding="utf-8",
+    )
+    publish(env="demo", dry_run=False, datasets=["communes"])
+    data = next(r for r in platform.dataset("mel", "communes")["resources"] if r["type"] == "main")
+    assert (data["schema"]["name"], data["schema"]["version"]) == ("scdl/subventions", "2.1.1")
+    start = len(platform.proxy.writes())
+    publish(env="demo", dry_run=False, datasets=["communes"])
+    assert platform.proxy.writes()[start:] == []

@@ -247,7 +247,7 @@ def test_bad_input_after_a_good_run_changes_nothing(
     yearly_refresh()
     warehouse, data = paths(workspace)
     before = snapshot(warehouse)
-    exported = sorted((p.name, p.read_bytes()) for p in (data / "outputs").iterdir())
+    exported = sorted((p.name, p.read_bytes()) for p in (data / "outputs").glob("*.csv"))
     damage(mirror_dir)
 
     state = yearly_refresh(return_state=True)
@@ -257,7 +257,7 @@ def test_bad_input_after_a_good_run_changes_nothing(
         state.result()
     assert words in error.value.message
     assert snapshot(warehouse) == before
-    assert sorted((p.name, p.read_bytes()) for p in (data / "outputs").iterdir()) == exported
+    assert sorted((p.name, p.read_bytes()) for p in (data / "outputs").glob("*.csv")) == exported
     assert not list((data / "raw" / "_en_cours").iterdir())
 
 

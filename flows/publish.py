@@ -6,6 +6,7 @@ from prefect import flow, get_run_logger
 from prefect.artifacts import create_markdown_artifact
 
 from tasks.catalog import load_catalog
+from tasks.errors import ConfigurationError
 from tasks.pipeline import check_quality
 from tasks.publish_report import PublicationReport
 from tasks.publish_tasks import check_api_key, plan_folder, publish_dataset
@@ -33,6 +34,13 @@ def publish(
     settings = Settings.from_env()
     catalog, registry = load_catalog(), load_registry()
     environment = catalog.environment(env)
+    unknown = sorted(set(datasets or []) - {fiche.name for fiche in catalog.fiches})
+    if unknown:
+        raise ConfigurationError(
+            f"fiche(s) inconnue(s) : {', '.join(unknown)}",
+            where="catalog/fiches/",
+            action=f"choisissez parmi : {', '.join(f.name for f in catalog.fiches)}",
+        )
     has_key = check_api_key(environment, dry_run)
     with locked(settings.warehouse):
         outcomes = outcomes if outcomes is not None else check_quality(settings.warehouse)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -13,6 +14,7 @@ from tasks.settings import PROJECT_ROOT
 
 ENVIRONMENTS = ("demo", "prod")
 _IDS_BLOCK = "datagouv:"
+_TAG = re.compile(r"^[a-z0-9][a-z0-9-]{2,95}$")
 
 
 def catalog_dir() -> Path:
@@ -106,6 +108,7 @@ def load_catalog(folder: Path | None = None) -> Catalog:
         ) from error
     fiches = [_fiche(path) for path in sorted((folder / "fiches").glob("*.yaml"))]
     for fiche in fiches:
+        _check_fiche(fiche)
         unknown = [p for p in fiche.perimetres if p not in perimetres]
         if unknown:
             raise ConfigurationError(
@@ -131,6 +134,23 @@ def record_dataset_id(fiche: Fiche, perimetre: str, env: str, dataset_id: str) -
             envs.setdefault(name, None)
     block = yaml.safe_dump({"datagouv": ids}, allow_unicode=True, sort_keys=False)
     fiche.path.write_text(head.rstrip("\n") + "\n" + block, encoding="utf-8")
+
+
+def _check_fiche(fiche: Fiche) -> None:
+    problems = []
+    if not (PROJECT_ROOT / "expectations" / f"{fiche.suite}.json").exists():
+        problems.append(f"la suite « {fiche.suite} » n'existe pas dans expectations/")
+    # data.gouv.fr slugifies tags: anything else would be changed on every publication.
+    bad_tags = [tag for tag in fiche.mots_cles if not _TAG.match(tag)]
+    if bad_tags:
+        problems.append(
+            f"mots-clés à écrire en minuscules sans accent ni espace, 3 à 96 caractères : "
+            f"{', '.join(bad_tags)}"
+        )
+    if problems:
+        raise ConfigurationError(
+            " ; ".join(problems), where=str(fiche.path), action="corrigez la fiche"
+        )
 
 
 def _fiche(path: Path) -> Fiche:

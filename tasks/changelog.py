@@ -67,21 +67,29 @@ def compare(previous: dict[str, dict] | None, current: dict[str, dict]) -> Chang
         if columns:
             changes.changed += 1
             changes.by_column.update(columns)
-            if len(changes.examples) < EXAMPLES:
-                column = columns[0]
-                changes.examples.append(
-                    f"{_label(key)} {column} : {_shown(before.get(column))} → "
-                    f"{_shown(after.get(column))}"
-                )
-    changes.examples = changes.examples[:EXAMPLES]
+            for column in columns:  # up to two examples for each changed column
+                if changes.by_column[column] <= 2 and len(changes.examples) < 2 * EXAMPLES:
+                    changes.examples.append(
+                        f"{_label(key)} {column} : {_shown(before.get(column))} → "
+                        f"{_shown(after.get(column))}"
+                    )
     return changes
 
 
-def journal(previous_journal: str, date: str, millesimes: str, changes: Changes) -> str:
+def entry(date: str, millesimes: str, changes: Changes) -> str:
+    return f"- **{date}** (millésime(s) {millesimes}) : {changes.summary()}"
+
+
+def journal(previous_journal: str, new_entry: str) -> str:
     """The resource's changelog: the new entry first, the last ten kept."""
     entries = [line for line in previous_journal.splitlines() if line.startswith("- ")]
-    entry = f"- **{date}** (millésime(s) {millesimes}) : {changes.summary()}"
-    return "\n".join([HEADING, "", *[entry, *entries][:KEEP_ENTRIES]])
+    return "\n".join([HEADING, "", *[new_entry, *entries][:KEEP_ENTRIES]])
+
+
+def journal_of(description: str) -> str:
+    """The changelog part of a resource description ('' when there is none)."""
+    marker = description.find(HEADING)
+    return description[marker:] if marker >= 0 else ""
 
 
 def _label(key: str) -> str:

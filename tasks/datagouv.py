@@ -133,11 +133,30 @@ class DataGouvClient:
             )
         except (requests.ConnectionError, requests.Timeout) as error:
             return f"connexion impossible ({error.__class__.__name__})"
+        except requests.RequestException as error:
+            # Only the class name: some messages of requests quote header values.
+            raise PublicationError(
+                f"requête impossible ({error.__class__.__name__})",
+                where=url.split("/api/1", 1)[0],
+                action="vérifiez l'adresse de l'API dans catalog/publication.yaml et la clé",
+            ) from None
         if response.status_code >= 500:
             return f"HTTP {response.status_code}"
         if response.status_code >= 400:
             raise _refused(method, url, response)
         return response
+
+
+def _fields(errors: dict) -> str:
+    """{'spatial': {'zones': ['Unknown geoid(s): x']}} -> 'spatial.zones : Unknown geoid(s): x'."""
+    parts = []
+    for name, value in errors.items():
+        if isinstance(value, dict):
+            parts += [f"{name}.{inner}" for inner in _fields(value).split(" ; ") if inner]
+        else:
+            messages = value if isinstance(value, list) else [value]
+            parts.append(f"{name} : {', '.join(str(m) for m in messages)}")
+    return " ; ".join(parts)
 
 
 def _file(filename: str, content: bytes):
@@ -151,7 +170,8 @@ def _refused(method: str, url: str, response: requests.Response) -> PublicationE
         body = response.json()
     except ValueError:
         body = {}
-    detail = body.get("message") or body.get("errors") or response.text[:300]
+    errors = body.get("errors") if isinstance(body.get("errors"), dict) else {}
+    detail = body.get("message") or _fields(errors) or response.text[:300]
     hints = {
         401: (
             "clé d'API refusée (invalide ou expirée)",
@@ -174,7 +194,7 @@ def _refused(method: str, url: str, response: requests.Response) -> PublicationE
             "retirez son identifiant de la fiche pour en créer un nouveau",
         ),
     }
-    if status == 400 and "organization" in (body.get("errors") or {}):
+    if status == 400 and "organization" in errors:
         hints[400] = (
             f"organisation refusée : {detail}",
             "le compte de la clé doit être membre (administrateur ou éditeur) de "

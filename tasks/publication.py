@@ -39,6 +39,15 @@ class Resource:
     sha1: str
     metadata: dict
     changes: changelog.Changes | None = None
+    base: str = ""  # the description, without its changelog
+    entry: str | None = None  # the new changelog entry, when the content changed
+
+    def describe(self, previous_journal: str) -> str:
+        """The description with its changelog: the new entry (if any) on top of the old."""
+        journal = (
+            changelog.journal(previous_journal, self.entry) if self.entry else previous_journal
+        )
+        return f"{self.base}\n\n{journal}".strip()
 
     @property
     def filename(self) -> str:
@@ -96,27 +105,25 @@ def prepare(
         "sources": _sources(conn, fiche, registry),
         "colonnes": _columns_table(fiche),
     }
-    data = Resource(DATA, data_path, _sha1(data_path), {})
+    data = Resource(DATA, data_path, _sha1(data_path), {}, base=_data_description(facts))
     prior = records.get(DATA)
-    data.changes = (
-        None if prior and prior.sha1 == data.sha1 else changelog.compare(previous_rows, rows)
-    )
-    history = prior.journal if prior else ""
-    if data.changes is not None:
-        history = changelog.journal(history, today.isoformat(), millesimes, data.changes)
+    if not (prior and prior.sha1 == data.sha1):
+        data.changes = changelog.compare(previous_rows, rows)
+        data.entry = changelog.entry(today.isoformat(), millesimes, data.changes)
     data.metadata = _resource_metadata(
         DATA,
         fiche.titre.format(**facts) + " (CSV)",
-        _data_description(fiche, facts, history),
+        data.describe(prior.journal if prior else ""),
         "main",
     )
     if fiche.schema:
         data.metadata["schema"] = dict(fiche.schema)
     dictionary = _dictionary(fiche, folder)
+    dictionary.base = "Nom et description de chaque colonne du fichier de données."
     dictionary.metadata = _resource_metadata(
         DICTIONARY,
-        f"Dictionnaire des colonnes : {fiche.name}",
-        "Nom et description de chaque colonne du fichier de données.",
+        f"Dictionnaire des colonnes : {fiche.titre.format(**facts)}",
+        dictionary.base,
         "documentation",
     )
     return Prepared(
@@ -184,13 +191,12 @@ def _resource_metadata(key: str, title: str, description: str, kind: str) -> dic
     }
 
 
-def _data_description(fiche: Fiche, facts: dict, history: str) -> str:
-    text = (
+def _data_description(facts: dict) -> str:
+    return (
         f"{facts['lignes']} lignes, millésime(s) {facts['millesimes']}. Fichier CSV en UTF-8, "
         "séparateur virgule, point décimal ; colonnes décrites dans la ressource "
         "« Dictionnaire des colonnes »."
     )
-    return f"{text}\n\n{history}".strip()
 
 
 def _dictionary(fiche: Fiche, folder: Path) -> Resource:

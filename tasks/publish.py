@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from dataclasses import dataclass, field
 
 import duckdb
 
-from tasks.datagouv import DataGouvClient, TransientPublicationError
+from tasks import changelog
+from tasks.datagouv import DataGouvClient, PublicationError, TransientPublicationError
 from tasks.publication import KEY_EXTRA, RESOURCE_EXTRA, Prepared, Record, Resource
 
 log = logging.getLogger(__name__)
@@ -80,16 +82,31 @@ def reconcile(
         if dry_run:
             plan.resources = [_resource_plan(r, UPLOAD) for r in prepared.resources]
             return plan, None
-        remote = _create(client, prepared)
-    elif _dataset_differs(remote, prepared.metadata):
-        plan.action = UPDATE
-        if not dry_run:
-            remote = client.update_dataset(remote["id"], _merged(remote, prepared.metadata))
+        remote = _check_licence(_create(client, prepared), prepared)
     plan.dataset_id = remote["id"]
+    # Files first: the dataset's description (rows, millésimes) never runs ahead of them.
     for resource in prepared.resources:
         recorded = records.get(resource.key)
         plan.resources.append(_reconcile_resource(client, remote, resource, recorded, dry_run))
+    if plan.action != CREATE and _dataset_differs(remote, prepared.metadata):
+        plan.action = UPDATE
+        if not dry_run:
+            merged = _merged(client.dataset(remote["id"]) or remote, prepared.metadata)
+            remote = _check_licence(client.update_dataset(remote["id"], merged), prepared)
     return plan, remote
+
+
+def _check_licence(remote: dict, prepared: Prepared) -> dict:
+    # udata silently turns an unknown licence into "notspecified".
+    if remote.get("license") != prepared.metadata["license"]:
+        raise PublicationError(
+            f"licence « {prepared.metadata['license']} » inconnue de la plateforme "
+            f"(enregistrée comme « {remote.get('license')} »)",
+            where=str(prepared.fiche.path),
+            action="utilisez un identifiant de licence de data.gouv.fr (lov2 pour la Licence "
+            "Ouverte 2.0) puis relancez",
+        )
+    return remote
 
 
 def _find_dataset(client: DataGouvClient, prepared: Prepared, known_id: str | None) -> dict | None:
@@ -100,8 +117,12 @@ def _find_dataset(client: DataGouvClient, prepared: Prepared, known_id: str | No
     if not prepared.organisation:
         return None
     for candidate in client.organization_datasets(prepared.organisation):
+        if candidate.get("deleted") or candidate.get("archived"):
+            continue
         if (candidate.get("extras") or {}).get(KEY_EXTRA) == prepared.key:
-            return client.dataset(candidate["id"])
+            found = client.dataset(candidate["id"])
+            if found is not None:
+                return found
     return None
 
 
@@ -110,7 +131,9 @@ def _create(client: DataGouvClient, prepared: Prepared) -> dict:
         try:
             return client.create_dataset(prepared.metadata)
         except TransientPublicationError:
-            # The POST may have succeeded before the error: look before creating again.
+            # The POST may have succeeded before the error: look (after a pause, the
+            # platform may still be writing) before creating again.
+            time.sleep(client.backoff * attempt)
             found = _find_dataset(client, prepared, None)
             if found is not None:
                 return found
@@ -129,9 +152,19 @@ def _reconcile_resource(
     current = _find_resource(remote, resource, recorded)
     if current is not None:
         resource.metadata["id"] = current["id"]
+    same_file = (
+        current is not None and (current.get("checksum") or {}).get("value") == resource.sha1
+    )
+    if current is not None:
+        # The published description holds the changelog: continue it, and add an entry
+        # only when the file really changes (not when this warehouse was rebuilt).
+        if same_file:
+            resource.entry, resource.changes = None, None
+        history = changelog.journal_of(current.get("description") or "")
+        resource.metadata["description"] = resource.describe(history)
     if current is None:
         action = UPLOAD
-    elif (current.get("checksum") or {}).get("value") != resource.sha1:
+    elif not same_file:
         action = REPLACE
     elif _resource_differs(current, resource.metadata):
         action = METADATA
@@ -145,7 +178,10 @@ def _reconcile_resource(
         current = client.replace_file(
             remote["id"], current["id"], resource.filename, resource.content
         )
-    client.update_resource(remote["id"], current["id"], {**current, **resource.metadata})
+    extras = {**(current.get("extras") or {}), **resource.metadata["extras"]}
+    client.update_resource(
+        remote["id"], current["id"], {**current, **resource.metadata, "extras": extras}
+    )
     resource.metadata["id"] = current["id"]
     return _resource_plan(resource, action)
 
@@ -156,6 +192,7 @@ def _upload(client: DataGouvClient, dataset_id: str, resource: Resource) -> dict
             return client.upload_new(dataset_id, resource.filename, resource.content)
         except TransientPublicationError:
             # The file may have arrived before the error: adopt it rather than upload twice.
+            time.sleep(client.backoff * attempt)
             found = _find_resource(client.dataset(dataset_id) or {}, resource, None)
             if found is not None:
                 return found
@@ -173,13 +210,12 @@ def _find_resource(remote: dict, resource: Resource, recorded: Record | None) ->
         by_id = [r for r in resources if r["id"] == recorded.resource_id]
         if by_id:
             return by_id[0]
-    # A file uploaded just before a failure: its title is still the file name.
+    # A file uploaded just before a failure: no key yet, its title is still the file name.
     return next(
         (
             r
             for r in resources
-            if r.get("title") == resource.filename
-            and (r.get("checksum") or {}).get("value") == resource.sha1
+            if r.get("title") == resource.filename and RESOURCE_EXTRA not in (r.get("extras") or {})
         ),
         None,
     )
@@ -294,6 +330,4 @@ def save_state(
 
 
 def _journal_of(resource: Resource) -> str:
-    description = resource.metadata.get("description") or ""
-    marker = description.find("### Journal des modifications")
-    return description[marker:] if marker >= 0 else ""
+    return changelog.journal_of(resource.metadata.get("description") or "")

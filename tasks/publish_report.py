@@ -26,11 +26,7 @@ class PublicationReport:
         ]
         for plan in self.datasets:
             where = f" [{plan.dataset_id}]" if plan.dataset_id else ""
-            lines.append(
-                f"  - {plan.key}{where} « {plan.title} » : jeu à {plan.action}"
-                if plan.action not in {BLOCKED, "inchangé"}
-                else f"  - {plan.key}{where} « {plan.title} » : {plan.action}"
-            )
+            lines.append(f"  - {plan.key}{where} « {plan.title} » : {_verdict(plan.action)}")
             if plan.reason:
                 lines.append(f"      raison : {plan.reason}")
             for resource in plan.resources:
@@ -58,3 +54,10 @@ class PublicationReport:
         markdown.write_text(self.markdown(), encoding="utf-8")
         document = {k: v for k, v in asdict(self).items() if k != "files"}
         as_json.write_text(json.dumps(document, ensure_ascii=False, indent=2), encoding="utf-8")
+
+
+def _verdict(action: str) -> str:
+    return {
+        "créer": "jeu à créer",
+        "mettre à jour les métadonnées": "métadonnées du jeu à mettre à jour",
+    }.get(action, action)

@@ -49,16 +49,21 @@ def publish_dataset(
 ) -> publish.DatasetPlan:
     perimetre = catalog.perimetres[perimetre_code]
     key = publication.dataset_key(fiche, perimetre_code)
-    blocking = [
-        o for o in outcomes if o.mart == fiche.suite and o.severity == "critical" and not o.success
-    ]
-    if blocking:
-        reason = "attente(s) critique(s) en échec : " + " ; ".join(
-            o.describe() for o in blocking[:3]
-        )
-        return publish.DatasetPlan(key, fiche.titre, publish.BLOCKED, reason=reason)
+    reason = _blocking_reason(fiche, outcomes)
+    if reason:
+        title = fiche.titre.replace("{perimetre}", perimetre.nom)
+        return publish.DatasetPlan(key, title, publish.BLOCKED, reason=reason)
     known_id = fiche.dataset_id(perimetre_code, environment.name)
     secret = api_key(environment)
+    organisation = environment.organisations.get(perimetre_code)
+    if secret and not dry_run and not organisation:
+        raise ConfigurationError(
+            f"aucune organisation déclarée pour le périmètre {perimetre_code} "
+            f"sur {environment.nom}",
+            where=f"catalog/publication.yaml, environnements.{environment.name}.organisations",
+            action="indiquez l'identifiant de l'organisation qui publie (page de l'organisation "
+            "sur data.gouv.fr) : sans elle, le jeu serait rattaché au compte de la clé",
+        )
     folder = settings.outputs_dir / "publication" / environment.name
     with connect(settings.warehouse) as conn:
         conn.execute(_schema())
@@ -67,7 +72,7 @@ def publish_dataset(
             conn,
             fiche,
             perimetre,
-            environment.organisations.get(perimetre_code),
+            organisation,
             registry,
             records,
             publish.load_snapshot(conn, environment.name, key),
@@ -86,6 +91,17 @@ def publish_dataset(
             record_dataset_id(fiche, perimetre_code, environment.name, remote["id"])
         publish.save_state(conn, environment.name, prepared, remote["id"])
         return plan
+
+
+def _blocking_reason(fiche: Fiche, outcomes: list[quality.Outcome]) -> str | None:
+    """Why a dataset may not be published: its suite failed, or did not run at all."""
+    own = [o for o in outcomes if o.mart == fiche.suite]
+    if not own:
+        return f"aucun contrôle de la suite « {fiche.suite} » : rien n'est publié sans contrôle"
+    failed = [o for o in own if o.severity == "critical" and not o.success]
+    if failed:
+        return "attente(s) critique(s) en échec : " + " ; ".join(o.describe() for o in failed[:3])
+    return None
 
 
 def _schema() -> str:

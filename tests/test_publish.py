@@ -219,8 +219,10 @@ def test_an_unknown_zone_is_refused_with_the_field(platform):
 
 
 def test_a_502_after_an_upload_is_retried_without_duplicate(platform):
-    platform.proxy.fail(Fault("POST", r"/datasets/[^/]+/upload/$", times=1, after_forwarding=True))
+    fault = Fault("POST", r"/datasets/[^/]+/upload/$", times=1, after_forwarding=True)
+    platform.proxy.fail(fault)
     publish(env="demo", dry_run=False)
+    assert fault.times == 0  # the upload did reach udata, and its answer was lost
     for perimetre, fiche in (("mel", "communes"), ("mel", "comparateur"), ("59522", "comparateur")):
         resources = platform.dataset(perimetre, fiche)["resources"]
         assert sorted(r["extras"].get("opendata-mel:ressource") for r in resources) == [
@@ -229,11 +231,22 @@ def test_a_502_after_an_upload_is_retried_without_duplicate(platform):
         ]
 
 
+def test_a_502_after_creating_a_dataset_leaves_no_duplicate(platform):
+    fault = Fault("POST", r"/api/1/datasets/$", times=1, after_forwarding=True)
+    platform.proxy.fail(fault)
+    publish(env="demo", dry_run=False)
+    assert fault.times == 0
+    keys = [d["extras"]["opendata-mel:jeu"] for d in platform.datasets("mel")]
+    assert sorted(keys) == ["communes/mel", "comparateur/mel"]
+
+
 def test_a_crash_between_upload_and_metadata_converges_on_rerun(platform):
-    platform.proxy.fail(Fault("PUT", r"/datasets/[^/]+/resources/[^/]+/$", times=100))
+    fault = Fault("PUT", r"/datasets/[^/]+/resources/[^/]+/$", times=100)
+    platform.proxy.fail(fault)
     state = publish(env="demo", dry_run=False, return_state=True)
     with pytest.raises(TransientPublicationError):
         state.result()
+    assert fault.times < 100
     platform.proxy.faults.clear()
 
     publish(env="demo", dry_run=False)
@@ -245,6 +258,10 @@ def test_a_crash_between_upload_and_metadata_converges_on_rerun(platform):
             "donnees",
         ]
         assert all(not r["title"].endswith(".csv") for r in resources)
+    journal = next(
+        r for r in platform.dataset("mel", "comparateur")["resources"] if r["type"] == "main"
+    )["description"]
+    assert journal.count("première publication") == 1
     start = len(platform.proxy.writes())
     publish(env="demo", dry_run=False)
     assert platform.proxy.writes()[start:] == []
@@ -276,12 +293,26 @@ def test_a_dataset_whose_critical_expectation_failed_is_blocked(platform):
         unexpected_count=1,
         samples=["59522 : -1"],
     )
-    report = publish(env="demo", dry_run=False, outcomes=[failed])
+    passed = Outcome(
+        "communes",
+        "expect_column_values_to_be_unique",
+        "code unique",
+        "code_commune",
+        "critical",
+        True,
+    )
+    report = publish(env="demo", dry_run=False, outcomes=[failed, passed])
     plans = {p.key: p for p in report.datasets}
     assert plans["comparateur/mel"].action == "bloqué"
     assert "valeur ≥ 0" in plans["comparateur/mel"].reason
     assert plans["communes/mel"].action == "créer"
     assert [d["extras"]["opendata-mel:jeu"] for d in platform.datasets("mel")] == ["communes/mel"]
+    # A dataset whose suite did not run at all is not published either.
+    report = publish(env="demo", dry_run=False, outcomes=[failed])
+    assert (
+        "aucun contrôle de la suite « communes »"
+        in {p.key: p for p in report.datasets}["communes/mel"].reason
+    )
 
 
 def test_the_standard_of_a_fiche_is_set_on_its_data_resource(platform):
@@ -300,3 +331,53 @@ def test_the_standard_of_a_fiche_is_set_on_its_data_resource(platform):
     start = len(platform.proxy.writes())
     publish(env="demo", dry_run=False, datasets=["communes"])
     assert platform.proxy.writes()[start:] == []
+
+
+def test_changed_metadata_are_merged_into_the_complete_dataset(platform):
+    publish(env="demo", dry_run=False)
+    before = platform.dataset("mel", "communes")
+    fiche = platform.catalog / "fiches" / "communes.yaml"
+    fiche.write_text(
+        fiche.read_text(encoding="utf-8").replace(
+            "et leur appartenance à la métropole", "(référentiel)"
+        ),
+        encoding="utf-8",
+    )
+    start = len(platform.proxy.writes())
+
+    report = publish(env="demo", dry_run=False)
+
+    after = platform.dataset("mel", "communes")
+    assert after["title"] == "Communes de la Métropole Européenne de Lille (référentiel)"
+    for field in ("tags", "temporal_coverage", "spatial", "license", "frequency", "description"):
+        assert after[field] == before[field], field
+    assert [r["id"] for r in after["resources"]] == [r["id"] for r in before["resources"]]
+    writes = platform.proxy.writes()[start:]
+    assert not [p for _, p in writes if p.endswith("/upload/")]
+    assert ("PUT", f"/api/1/datasets/{after['id']}/") in writes
+    assert {p.key: p.action for p in report.datasets}[
+        "communes/mel"
+    ] == "mettre à jour les métadonnées"
+    start = len(platform.proxy.writes())
+    publish(env="demo", dry_run=False)
+    assert platform.proxy.writes()[start:] == []
+
+
+def test_a_key_pasted_with_a_newline_is_refused_without_being_shown(platform, monkeypatch, capfd):
+    monkeypatch.setenv("DATAGOUV_API_KEY_DEMO", "udata_abc\ndef")
+    state = publish(env="demo", dry_run=False, return_state=True)
+    with pytest.raises(ConfigurationError) as error:
+        state.result()
+    assert "caractères inattendus" in error.value.message
+    assert "udata_abc" not in error.value.message and "udata_abc" not in capfd.readouterr().err
+
+
+def test_a_real_run_without_organisation_is_refused(platform):
+    config_path = platform.catalog / "publication.yaml"
+    config = yaml.safe_load(config_path.read_text(encoding="utf-8"))
+    config["environnements"]["demo"]["organisations"]["59522"] = None
+    config_path.write_text(yaml.safe_dump(config, allow_unicode=True), encoding="utf-8")
+    state = publish(env="demo", dry_run=False, return_state=True)
+    with pytest.raises(ConfigurationError) as error:
+        state.result()
+    assert "aucune organisation déclarée pour le périmètre 59522" in error.value.message

@@ -10,7 +10,7 @@ export PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS ?= 120
 export PREFECT_SERVER_ANALYTICS_ENABLED := false
 export DO_NOT_TRACK := 1
 
-.PHONY: install demo test lint format mirror publish-demo clean
+.PHONY: install demo test lint format mirror publish-demo ui stop clean
 
 install: $(VENV_STAMP)
 
@@ -43,6 +43,16 @@ format: install
 
 mirror: install
 	$(UV) run --frozen python samples/build_mirror.py
+
+# The operator stack: Prefect server + UI on http://127.0.0.1:4200, deployments, worker.
+# It reads the bundled sample mirror unless OPENDATA_MIRROR is given (empty = internet):
+#   make ui OPENDATA_MIRROR=
+OPENDATA_MIRROR ?= $(CURDIR)/samples/mirror
+ui: install
+	OPENDATA_MIRROR=$(OPENDATA_MIRROR) bin/stack.sh start
+
+stop:
+	bin/stack.sh stop
 
 publish-demo: install
 	$(UV) run --frozen opendata-mel publish --env demo --no-dry-run

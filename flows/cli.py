@@ -64,6 +64,11 @@ def _publication_options(parser: argparse.ArgumentParser) -> None:
         default=True,
         help="simulation : écrire le plan sans rien envoyer (défaut) ; --no-dry-run publie",
     )
+    parser.add_argument(
+        "--perimetres",
+        help="périmètres à publier, séparés par des virgules : mel, 59522… (défaut : tous)",
+    )
+    parser.add_argument("--force", action="store_true", help="republier même ce qui n'a pas changé")
 
 
 def _refresh(args: argparse.Namespace) -> int:
@@ -76,8 +81,10 @@ def _refresh(args: argparse.Namespace) -> int:
             millesime=args.millesime,
             cog=args.cog,
             sources=sources,
+            perimetres=_listed(args.perimetres),
             env=args.env,
             dry_run=args.dry_run,
+            force=args.force,
         ),
     )
 
@@ -87,7 +94,14 @@ def _publish(args: argparse.Namespace) -> int:
 
     fiches = _listed(args.fiches)
     return _run(
-        "de la publication", lambda: publish(env=args.env, dry_run=args.dry_run, datasets=fiches)
+        "de la publication",
+        lambda: publish(
+            env=args.env,
+            dry_run=args.dry_run,
+            datasets=fiches,
+            perimetres=_listed(args.perimetres),
+            force=args.force,
+        ),
     )
 
 

@@ -21,14 +21,19 @@ def publish(
     env: str = "demo",
     dry_run: bool = True,
     datasets: list[str] | None = None,
+    perimetres: list[str] | None = None,
+    force: bool = False,
     outcomes: list[Outcome] | None = None,
 ) -> PublicationReport:
     """Publie sur data.gouv.fr les jeux dont les données ont changé.
 
     Args:
-        env: environnement de publication : demo (bac à sable) ou prod.
-        dry_run: simulation : écrit le plan sans rien envoyer (par défaut).
-        datasets: fiches à publier (vide : toutes).
+        env: où publier : demo (bac à sable demo.data.gouv.fr) ou prod (www.data.gouv.fr).
+        dry_run: simulation : écrire le plan sans rien envoyer (par défaut).
+        datasets: fiches à publier, par exemple comparateur (vide : toutes).
+        perimetres: périmètres à publier : mel et/ou le code d'une commune volontaire
+            (vide : tous).
+        force: republier fichiers et métadonnées même s'ils n'ont pas changé.
         outcomes: résultats des contrôles qualité de ce rafraîchissement (vide : recalculés).
     """
     settings = Settings.from_env()
@@ -46,11 +51,12 @@ def publish(
         outcomes = outcomes if outcomes is not None else check_quality(settings.warehouse)
         plans = [
             publish_dataset(
-                fiche, code, catalog, environment, registry, settings, outcomes, dry_run
+                fiche, code, catalog, environment, registry, settings, outcomes, dry_run, force
             )
             for fiche in catalog.fiches
             if not datasets or fiche.name in datasets
             for code in fiche.perimetres
+            if not perimetres or code in perimetres
         ]
     report = PublicationReport(
         env=env,

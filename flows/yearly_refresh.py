@@ -16,7 +16,7 @@ from tasks.pipeline import (
     stage_exports,
 )
 from tasks.registry import load_registry
-from tasks.report import Summary, mel_membership
+from tasks.report import Summary, reported_failure, summarize
 from tasks.settings import Settings
 from tasks.warehouse import candidate
 
@@ -26,45 +26,44 @@ def yearly_refresh(
     millesime: int | None = None,
     cog: int | None = None,
     sources: list[str] | None = None,
+    perimetres: list[str] | None = None,
     env: str = "demo",
     dry_run: bool = True,
+    force: bool = False,
 ) -> Summary:
-    """Rafraîchit l'entrepôt depuis les sources nationales, contrôle, puis exporte.
+    """Rafraîchit l'entrepôt depuis les sources nationales, contrôle, exporte et publie.
 
     Args:
         millesime: millésime du recensement attendu (vide : le plus récent publié).
         cog: millésime du Code officiel géographique (vide : année en cours).
-        sources: identifiants du registre à rafraîchir (vide : toutes les sources).
-        env: environnement de publication sur data.gouv.fr : demo (bac à sable) ou prod.
-        dry_run: simulation de la publication : écrit le plan sans rien envoyer.
+        sources: sources du registre à rafraîchir, par exemple insee_comparateur (vide : toutes).
+        perimetres: périmètres à publier : mel et/ou le code d'une commune volontaire, par
+            exemple 59522 (vide : tous ceux de catalog/publication.yaml).
+        env: où publier : demo (bac à sable demo.data.gouv.fr) ou prod (www.data.gouv.fr).
+        dry_run: simulation : écrire le plan de publication sans rien envoyer.
+        force: republier fichiers et métadonnées même s'ils n'ont pas changé.
     """
-    settings = Settings.from_env()
-    registry = load_registry()
-    fetched = [
-        item
-        for source in registry.select(sources)
-        for item in fetch_source(source, registry, settings, millesime, cog)
-    ]
-    with candidate(settings.warehouse) as path:
-        loads = load_sources(path, registry, fetched, settings)
-        counts = build_models(path)
-        outcomes = check_quality(path)
-        enforce_quality(outcomes)
-        staged = stage_exports(path, settings.outputs_dir)
-    exported = commit_exports(staged)
-    mel_count, cog_in_use = mel_membership(settings.warehouse)
-    summary = Summary(
-        fetched,
-        loads,
-        mel_count,
-        cog_in_use,
-        registry.territoire.epci,
-        outcomes,
-        exported,
-        settings.warehouse,
-        counts,
-    )
-    summary.publication = publish(env=env, dry_run=dry_run, outcomes=outcomes)
-    create_markdown_artifact(key="resume-rafraichissement", markdown=summary.markdown())
-    get_run_logger().info("%s (détail : artefact « resume-rafraichissement »)", summary.headline())
-    return summary
+    with reported_failure("echec-rafraichissement"):
+        settings = Settings.from_env()
+        registry = load_registry()
+        fetched = [
+            item
+            for source in registry.select(sources)
+            for item in fetch_source(source, registry, settings, millesime, cog)
+        ]
+        with candidate(settings.warehouse) as path:
+            loads = load_sources(path, registry, fetched, settings)
+            counts = build_models(path)
+            outcomes = check_quality(path)
+            enforce_quality(outcomes)
+            staged = stage_exports(path, settings.outputs_dir)
+        exported = commit_exports(staged)
+        summary = summarize(settings, registry, fetched, loads, counts, outcomes, exported)
+        summary.publication = publish(
+            env=env, dry_run=dry_run, perimetres=perimetres, force=force, outcomes=outcomes
+        )
+        create_markdown_artifact(key="resume-rafraichissement", markdown=summary.markdown())
+        get_run_logger().info(
+            "%s (détail : artefact « resume-rafraichissement »)", summary.headline()
+        )
+        return summary

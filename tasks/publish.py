@@ -73,6 +73,7 @@ def reconcile(
     known_id: str | None,
     records: dict[str, Record],
     dry_run: bool,
+    force: bool = False,
 ) -> tuple[DatasetPlan, dict | None]:
     """Bring the remote dataset to the prepared state (or only say how, in a dry run)."""
     plan = DatasetPlan(prepared.key, prepared.metadata["title"], UNCHANGED)
@@ -87,8 +88,10 @@ def reconcile(
     # Files first: the dataset's description (rows, millésimes) never runs ahead of them.
     for resource in prepared.resources:
         recorded = records.get(resource.key)
-        plan.resources.append(_reconcile_resource(client, remote, resource, recorded, dry_run))
-    if plan.action != CREATE and _dataset_differs(remote, prepared.metadata):
+        plan.resources.append(
+            _reconcile_resource(client, remote, resource, recorded, dry_run, force)
+        )
+    if plan.action != CREATE and (force or _dataset_differs(remote, prepared.metadata)):
         plan.action = UPDATE
         if not dry_run:
             merged = _merged(client.dataset(remote["id"]) or remote, prepared.metadata)
@@ -148,6 +151,7 @@ def _reconcile_resource(
     resource: Resource,
     recorded: Record | None,
     dry_run: bool,
+    force: bool = False,
 ) -> ResourcePlan:
     current = _find_resource(remote, resource, recorded)
     if current is not None:
@@ -168,6 +172,8 @@ def _reconcile_resource(
         action = REPLACE
     elif _resource_differs(current, resource.metadata):
         action = METADATA
+    elif force:
+        action = REPLACE
     else:
         return _resource_plan(resource, UNCHANGED)
     if dry_run:

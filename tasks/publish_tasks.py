@@ -46,6 +46,7 @@ def publish_dataset(
     settings: Settings,
     outcomes: list[quality.Outcome],
     dry_run: bool,
+    force: bool = False,
 ) -> publish.DatasetPlan:
     perimetre = catalog.perimetres[perimetre_code]
     key = publication.dataset_key(fiche, perimetre_code)
@@ -84,7 +85,7 @@ def publish_dataset(
         client = DataGouvClient(
             environment.api, secret, attempts=settings.http_attempts, backoff=settings.http_backoff
         )
-        plan, remote = publish.reconcile(client, prepared, known_id, records, dry_run)
+        plan, remote = publish.reconcile(client, prepared, known_id, records, dry_run, force)
         if dry_run or remote is None:
             return plan
         if remote["id"] != known_id:

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import duckdb
+from prefect.artifacts import create_markdown_artifact
 
+from tasks.errors import OpenDataError
 from tasks.exports import Export
 from tasks.extract import Fetched
 from tasks.load import LoadReport
@@ -85,6 +89,35 @@ def _loaded(report: LoadReport) -> str:
     if report.ignored_columns:
         line += f" ; colonnes non déclarées ignorées : {', '.join(report.ignored_columns)}"
     return line
+
+
+def summarize(settings, registry, fetched, loads, counts, outcomes, exported) -> Summary:
+    mel_count, cog = mel_membership(settings.warehouse)
+    return Summary(
+        fetched,
+        loads,
+        mel_count,
+        cog,
+        registry.territoire.epci,
+        outcomes,
+        exported,
+        settings.warehouse,
+        counts,
+    )
+
+
+@contextmanager
+def reported_failure(key: str) -> Iterator[None]:
+    """A failed run says why in a Prefect artifact too, in French, beside its state."""
+    try:
+        yield
+    except OpenDataError as error:
+        create_markdown_artifact(
+            key=key,
+            markdown=f"# Échec\n\n```\n{error.message}\n```\n",
+            description=error.what[:200],
+        )
+        raise
 
 
 def mel_membership(warehouse: Path) -> tuple[int, int | None]:

@@ -1,0 +1,195 @@
+"""The operator stack for real: Prefect server, work pool, deployments, worker, schedule."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import time
+from zoneinfo import ZoneInfo
+
+import duckdb
+import pytest
+import requests
+
+from tests.conftest import ROOT
+
+PREFECT = str(ROOT / ".venv" / "bin" / "prefect")
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def stop(process: subprocess.Popen, signals: tuple[int, ...]) -> None:
+    """By PID: a worker needs two SIGINTs to stop promptly."""
+    for sig in signals:
+        if process.poll() is None:
+            process.send_signal(sig)
+            time.sleep(1)
+    try:
+        process.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
+@pytest.fixture
+def stack(tmp_path, mirror):
+    port = free_port()
+    api = f"http://127.0.0.1:{port}/api"
+    env = {
+        **os.environ,
+        "PREFECT_HOME": str(tmp_path / "prefect-home"),
+        "PREFECT_API_URL": api,
+        "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+        "PREFECT_SERVER_SERVICES_SCHEDULER_LOOP_SECONDS": "2",
+        "PREFECT_SERVER_SERVICES_SCHEDULER_MAX_SCHEDULED_TIME": "P400D",
+        "DO_NOT_TRACK": "1",
+        "OPENDATA_HOME": str(ROOT),
+        "OPENDATA_MIRROR": mirror.url,
+        "OPENDATA_WAREHOUSE": str(tmp_path / "entrepot" / "opendata.duckdb"),
+        "OPENDATA_DATA_DIR": str(tmp_path / "data"),
+        "OPENDATA_HTTP_BACKOFF": "0.05",
+    }
+    for name in ("DATAGOUV_API_KEY_DEMO", "DATAGOUV_API_KEY_PROD"):
+        env.pop(name, None)
+    logs = tmp_path / "logs"
+    logs.mkdir()
+    server = subprocess.Popen(
+        [PREFECT, "server", "start", "--host", "127.0.0.1", "--port", str(port)],
+        env=env,
+        stdout=(logs / "server.log").open("w"),
+        stderr=subprocess.STDOUT,
+    )
+    processes = [(server, (signal.SIGINT,))]
+    try:
+        wait_for(lambda: requests.get(f"{api}/health", timeout=2).ok, 180, "serveur Prefect")
+        for command in (
+            ["work-pool", "create", "opendata-mel", "--type", "process"],
+            ["work-pool", "set-concurrency-limit", "opendata-mel", "1"],
+            ["--no-prompt", "deploy", "--all", "--prefect-file", "deployments/prefect.yaml"],
+        ):
+            subprocess.run(
+                [PREFECT, *command], env=env, cwd=ROOT, check=True, capture_output=True, timeout=300
+            )
+        worker = subprocess.Popen(
+            [PREFECT, "worker", "start", "--pool", "opendata-mel", "--type", "process"],
+            env=env,
+            cwd=tmp_path,
+            stdout=(logs / "worker.log").open("w"),
+            stderr=subprocess.STDOUT,
+        )
+        processes.insert(0, (worker, (signal.SIGINT, signal.SIGINT)))
+        yield api, tmp_path
+    finally:
+        for process, signals in processes:
+            stop(process, signals)
+        shutil.copytree(logs, ROOT / "test-artifacts" / "stack-logs", dirs_exist_ok=True)
+
+
+def wait_for(check, seconds: float, what: str):
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            result = check()
+        except requests.RequestException:
+            result = None
+        if result:
+            return result
+        time.sleep(1)
+    pytest.fail(f"délai dépassé en attendant : {what}")
+
+
+def deployment(api: str, name: str) -> dict:
+    return requests.get(f"{api}/deployments/name/{name}", timeout=10).json()
+
+
+def trigger(api: str, name: str, parameters: dict) -> str:
+    """As the UI's "Custom run" form does: POST create_flow_run on the deployment."""
+    answer = requests.post(
+        f"{api}/deployments/{deployment(api, name)['id']}/create_flow_run",
+        json={"parameters": parameters},
+        timeout=10,
+    )
+    answer.raise_for_status()
+    return answer.json()["id"]
+
+
+def finished(api: str, run_id: str) -> dict | None:
+    run = requests.get(f"{api}/flow_runs/{run_id}", timeout=10).json()
+    return run if run["state"]["type"] in {"COMPLETED", "FAILED", "CRASHED", "CANCELLED"} else None
+
+
+def test_manual_runs_schedule_and_one_run_at_a_time(stack):
+    api, workdir = stack
+
+    run_id = trigger(
+        api, "yearly_refresh/annuel", {"millesime": 2022, "env": "demo", "dry_run": True}
+    )
+    run = wait_for(lambda: finished(api, run_id), 300, "fin du rafraîchissement")
+    assert run["state"]["type"] == "COMPLETED", run["state"]
+    assert run["parameters"]["millesime"] == 2022
+    with duckdb.connect(str(workdir / "entrepot" / "opendata.duckdb"), read_only=True) as conn:
+        assert conn.execute("select count(*) from marts.communes where is_mel").fetchone() == (95,)
+    artifacts = requests.post(
+        f"{api}/artifacts/filter",
+        json={"artifacts": {"flow_run_id": {"any_": [run_id]}}},
+        timeout=10,
+    ).json()
+    summary = next(a for a in artifacts if a["key"] == "resume-rafraichissement")
+    assert "Communes de la MEL trouvées : 95" in summary["data"]
+    assert "SIMULATION" in summary["data"]  # the publication plan, dry run by default
+
+    # The yearly schedule: next run on 15 July at 06:00 in Paris, i.e. 04:00 UTC.
+    annual = deployment(api, "yearly_refresh/annuel")
+    scheduled = wait_for(
+        lambda: requests.post(
+            f"{api}/flow_runs/filter",
+            json={
+                "deployments": {"id": {"any_": [annual["id"]]}},
+                "flow_runs": {"state": {"type": {"any_": ["SCHEDULED"]}}},
+                "sort": "EXPECTED_START_TIME_ASC",
+            },
+            timeout=10,
+        ).json(),
+        60,
+        "exécution planifiée",
+    )
+    first = dt.datetime.fromisoformat(scheduled[0]["expected_start_time"])
+    today = dt.datetime.now(dt.UTC)
+    year = (
+        today.year if today < dt.datetime(today.year, 7, 15, 4, tzinfo=dt.UTC) else today.year + 1
+    )
+    assert first == dt.datetime(year, 7, 15, 6, tzinfo=ZoneInfo("Europe/Paris"))
+    assert first.astimezone(dt.UTC).hour == 4
+
+    # Two manual runs at once: the work pool runs them one after the other.
+    ids = [
+        trigger(api, "yearly_refresh/une-source", {"sources": ["insee_comparateur"]})
+        for _ in range(2)
+    ]
+    runs = [wait_for(lambda i=i: finished(api, i), 300, "fin des deux exécutions") for i in ids]
+    assert [r["state"]["type"] for r in runs] == ["COMPLETED", "COMPLETED"]
+    first_run, second_run = sorted(runs, key=lambda r: r["start_time"])
+    assert first_run["end_time"] <= second_run["start_time"]
+
+
+def test_a_failed_run_says_why_in_its_state_and_artifact(stack):
+    api, _ = stack
+    run_id = trigger(api, "yearly_refresh/une-source", {"sources": ["insee_inconnue"]})
+    run = wait_for(lambda: finished(api, run_id), 300, "fin de l'exécution")
+    assert run["state"]["type"] == "FAILED"
+    assert "source(s) inconnue(s) : insee_inconnue" in run["state"]["message"]
+    artifacts = requests.post(
+        f"{api}/artifacts/filter",
+        json={"artifacts": {"flow_run_id": {"any_": [run_id]}}},
+        timeout=10,
+    ).json()
+    failure = next(a for a in artifacts if a["key"] == "echec-rafraichissement")
+    assert "Que faire" in failure["data"]

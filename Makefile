@@ -10,7 +10,7 @@ export PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS ?= 120
 export PREFECT_SERVER_ANALYTICS_ENABLED := false
 export DO_NOT_TRACK := 1
 
-.PHONY: install demo test lint format mirror publish-demo ui stop clean
+.PHONY: install demo test lint format mirror publish-demo ui stop clean compose-lint-tool
 
 install: $(VENV_STAMP)
 
@@ -30,7 +30,13 @@ $(UDATA_STAMP): tests/udata/requirements.lock $(VENV_STAMP)
 	$(UV) pip install -q --compile-bytecode --python .venv-udata/bin/python -r tests/udata/requirements.lock
 	@touch $@
 
-test: install $(UDATA_STAMP)
+# docker/compose.yaml is linted with `docker compose config` (or Debian's docker-compose
+# when the compose plugin is missing); no Docker engine is needed.
+compose-lint-tool:
+	@docker compose version >/dev/null 2>&1 || command -v docker-compose >/dev/null 2>&1 \
+		|| { apt-get update -qq && apt-get install -y -qq docker-compose >/dev/null; }
+
+test: install $(UDATA_STAMP) compose-lint-tool
 	$(UV) run --frozen pytest
 
 lint: install

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import hashlib
+import json
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -30,6 +31,14 @@ class Record:
     resource_id: str
     sha1: str
     journal: str
+    dataset_fingerprint: str | None = None
+    resource_fingerprint: str | None = None
+
+
+def fingerprint(metadata: dict) -> str:
+    """A stable fingerprint of metadata as we send them (ids left out)."""
+    kept = {key: value for key, value in metadata.items() if key != "id"}
+    return hashlib.sha1(json.dumps(kept, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
 
 
 @dataclass

@@ -17,7 +17,14 @@ import duckdb
 
 from tasks import changelog
 from tasks.datagouv import DataGouvClient, PublicationError, TransientPublicationError
-from tasks.publication import KEY_EXTRA, RESOURCE_EXTRA, Prepared, Record, Resource
+from tasks.publication import (
+    KEY_EXTRA,
+    RESOURCE_EXTRA,
+    Prepared,
+    Record,
+    Resource,
+    fingerprint,
+)
 
 log = logging.getLogger(__name__)
 
@@ -55,13 +62,24 @@ def plan_from_records(
     prepared: Prepared, known_id: str | None, records: dict[str, Record]
 ) -> DatasetPlan:
     dataset_id = known_id or next((r.dataset_id for r in records.values()), None)
-    action = CREATE if dataset_id is None else UNCHANGED
+    wanted = fingerprint(prepared.metadata)
+    if dataset_id is None:
+        action = CREATE
+    elif any(r.dataset_fingerprint != wanted for r in records.values()):
+        action = UPDATE
+    else:
+        action = UNCHANGED
     plan = DatasetPlan(prepared.key, prepared.metadata["title"], action, dataset_id)
     for resource in prepared.resources:
         record = records.get(resource.key)
-        action = (
-            UPLOAD if record is None else REPLACE if record.sha1 != resource.sha1 else UNCHANGED
-        )
+        if record is None:
+            action = UPLOAD
+        elif record.sha1 != resource.sha1:
+            action = REPLACE
+        elif record.resource_fingerprint != fingerprint(resource.metadata):
+            action = METADATA
+        else:
+            action = UNCHANGED
         plan.resources.append(_resource_plan(resource, action))
     return plan
 
@@ -281,8 +299,8 @@ def _resource_plan(resource: Resource, action: str) -> ResourcePlan:
 # Publication state in the warehouse --------------------------------------------------
 def load_records(conn: duckdb.DuckDBPyConnection, env: str, key: str) -> dict[str, Record]:
     rows = conn.execute(
-        "select ressource, dataset_id, resource_id, sha1, journal from meta.publications "
-        "where environnement = ? and jeu = ?",
+        "select ressource, dataset_id, resource_id, sha1, journal, empreinte_jeu, "
+        "empreinte_ressource from meta.publications where environnement = ? and jeu = ?",
         [env, key],
     ).fetchall()
     return {row[0]: Record(*row[1:]) for row in rows}
@@ -308,7 +326,9 @@ def save_state(
         )
         for resource in prepared.resources:
             conn.execute(
-                "insert into meta.publications values (?, ?, ?, ?, ?, ?, ?, now())",
+                "insert into meta.publications by name select ? as environnement, ? as jeu, "
+                "? as ressource, ? as dataset_id, ? as resource_id, ? as sha1, ? as journal, "
+                "now() as publie_le, ? as empreinte_jeu, ? as empreinte_ressource",
                 [
                     env,
                     prepared.key,
@@ -317,6 +337,8 @@ def save_state(
                     resource.metadata["id"],
                     resource.sha1,
                     _journal_of(resource),
+                    fingerprint(prepared.metadata),
+                    fingerprint(resource.metadata),
                 ],
             )
         conn.execute(

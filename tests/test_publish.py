@@ -381,3 +381,24 @@ def test_a_real_run_without_organisation_is_refused(platform):
     with pytest.raises(ConfigurationError) as error:
         state.result()
     assert "aucune organisation déclarée pour le périmètre 59522" in error.value.message
+
+
+def test_a_dry_run_without_key_sees_metadata_changes_from_the_warehouse(platform, monkeypatch):
+    publish(env="demo", dry_run=False)
+    monkeypatch.delenv("DATAGOUV_API_KEY_DEMO")
+    unchanged = publish(env="demo", dry_run=True)
+    assert all(not plan.touched for plan in unchanged.datasets)
+    fiche = platform.catalog / "fiches" / "communes.yaml"
+    fiche.write_text(
+        fiche.read_text(encoding="utf-8").replace(
+            "et leur appartenance à la métropole", "(référentiel)"
+        ),
+        encoding="utf-8",
+    )
+    start = len(platform.proxy.requests)
+
+    changed = {p.key: p for p in publish(env="demo", dry_run=True).datasets}
+
+    assert platform.proxy.requests[start:] == []
+    assert changed["communes/mel"].action == "mettre à jour les métadonnées"
+    assert not changed["comparateur/mel"].touched

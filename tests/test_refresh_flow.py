@@ -10,6 +10,7 @@ import subprocess
 import sys
 import time
 import zipfile
+from contextlib import contextmanager
 from pathlib import Path
 
 import duckdb
@@ -42,6 +43,27 @@ def snapshot(warehouse: Path) -> list:
         "union all select 'comparateur', count(*), sum(valeur) from marts.comparateur "
         "union all select 'chargements', count(*), max(charge_le)::varchar from meta.chargements",
     )
+
+
+@contextmanager
+def held_by_another_process(holding_code: str, path: Path):
+    """Run `holding_code` (which takes `path` as argv[1]) in another process while inside."""
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            f"{holding_code}; print('ok', flush=True); import time; time.sleep(60)",
+            str(path),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout.readline().strip() == "ok"
+        yield
+    finally:
+        holder.kill()
+        holder.wait()
 
 
 def paths(workspace: Path) -> tuple[Path, Path]:
@@ -187,23 +209,9 @@ def test_a_renamed_column_fails_inside_the_refresh_and_keeps_the_previous_state(
 def test_a_warehouse_held_by_another_program_is_reported(workspace):
     yearly_refresh()
     warehouse, _ = paths(workspace)
-    holder = subprocess.Popen(
-        [
-            sys.executable,
-            "-c",
-            "import duckdb, sys, time; c = duckdb.connect(sys.argv[1]); "
-            "print('ok', flush=True); time.sleep(60)",
-            str(warehouse),
-        ],
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        assert holder.stdout.readline().strip() == "ok"
+    holding = "import duckdb, sys; c = duckdb.connect(sys.argv[1])"
+    with held_by_another_process(holding, warehouse):
         state = yearly_refresh(return_state=True)
-    finally:
-        holder.kill()
-        holder.wait()
     assert state.is_failed()
     with pytest.raises(OpenDataError) as error:
         state.result()
@@ -299,23 +307,9 @@ def test_a_second_refresh_at_the_same_time_is_refused(workspace):
     yearly_refresh()
     warehouse, _ = paths(workspace)
     lock = warehouse.with_name(warehouse.name + ".lock")
-    holder = subprocess.Popen(
-        [
-            sys.executable,
-            "-c",
-            "import fcntl, sys, time; f = open(sys.argv[1], 'w'); "
-            "fcntl.flock(f, fcntl.LOCK_EX); print('ok', flush=True); time.sleep(60)",
-            str(lock),
-        ],
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        assert holder.stdout.readline().strip() == "ok"
+    holding = "import fcntl, sys; f = open(sys.argv[1], 'w'); fcntl.flock(f, fcntl.LOCK_EX)"
+    with held_by_another_process(holding, lock):
         state = yearly_refresh(return_state=True)
-    finally:
-        holder.kill()
-        holder.wait()
     assert state.is_failed() and "un autre rafraîchissement est en cours" in state.message
 
 

@@ -55,6 +55,10 @@ create table if not exists meta.publications (
     publie_le timestamptz not null,
     primary key (environnement, jeu, ressource)
 );
+-- Fingerprints of the metadata sent, so that a dry run without an API key can still
+-- tell a metadata change from nothing to do. (Added after the first release.)
+alter table meta.publications add column if not exists empreinte_jeu varchar;
+alter table meta.publications add column if not exists empreinte_ressource varchar;
 
 -- The rows of the last published data file of each dataset, to compute the next changelog.
 create table if not exists meta.instantanes (

@@ -9,6 +9,8 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
+from tasks.text import french_number
+
 EXAMPLES = 5
 KEEP_ENTRIES = 10
 HEADING = "### Journal des modifications"
@@ -39,7 +41,7 @@ class Changes:
 
     def summary(self) -> str:
         if self.first:
-            return f"première publication ({self.rows} lignes)"
+            return f"première publication ({french_number(self.rows)} lignes)"
         text = (
             f"{self.added} ligne(s) ajoutée(s), {self.removed} supprimée(s), "
             f"{self.changed} modifiée(s)"

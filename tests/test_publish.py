@@ -100,7 +100,7 @@ def test_first_run_creates_datasets_with_complete_metadata(platform, workspace, 
     assert set(resources) == {"donnees", "dictionnaire"}
     assert resources["dictionnaire"]["type"] == "documentation"
     assert "### Journal des modifications" in resources["donnees"]["description"]
-    assert "première publication (2945 lignes)" in resources["donnees"]["description"]
+    assert "première publication (2\u202f945 lignes)" in resources["donnees"]["description"]
     published = requests.get(resources["donnees"]["url"], timeout=30).text
     assert (
         published == (workspace / "data/outputs/publication/demo/comparateur-mel.csv").read_text()

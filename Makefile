@@ -34,7 +34,8 @@ $(UDATA_STAMP): tests/udata/requirements.lock $(VENV_STAMP)
 # when the compose plugin is missing); no Docker engine is needed.
 compose-lint-tool:
 	@docker compose version >/dev/null 2>&1 || command -v docker-compose >/dev/null 2>&1 \
-		|| { apt-get update -qq && apt-get install -y -qq docker-compose >/dev/null; }
+		|| { [ "$$(id -u)" = 0 ] && apt-get update -qq && apt-get install -y -qq docker-compose >/dev/null; } \
+		|| { echo "Installez docker-compose (apt install docker-compose) : il vérifie docker/compose.yaml." >&2; exit 1; }
 
 test: install $(UDATA_STAMP) compose-lint-tool
 	$(UV) run --frozen pytest

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from prefect import flow, get_run_logger
 from prefect.artifacts import create_markdown_artifact
 
@@ -12,13 +14,14 @@ from tasks.publish_report import PublicationReport
 from tasks.publish_tasks import check_api_key, plan_folder, publish_dataset
 from tasks.quality import Outcome
 from tasks.registry import load_registry
+from tasks.report import reported_failure
 from tasks.settings import Settings
 from tasks.warehouse import locked
 
 
 @flow(name="publish")
 def publish(
-    env: str = "demo",
+    env: Literal["demo", "prod"] = "demo",
     dry_run: bool = True,
     datasets: list[str] | None = None,
     perimetres: list[str] | None = None,
@@ -36,41 +39,42 @@ def publish(
         force: republier fichiers et métadonnées même s'ils n'ont pas changé.
         outcomes: résultats des contrôles qualité de ce rafraîchissement (vide : recalculés).
     """
-    settings = Settings.from_env()
-    catalog, registry = load_catalog(), load_registry()
-    environment = catalog.environment(env)
-    unknown = sorted(set(datasets or []) - {fiche.name for fiche in catalog.fiches})
-    if unknown:
-        raise ConfigurationError(
-            f"fiche(s) inconnue(s) : {', '.join(unknown)}",
-            where="catalog/fiches/",
-            action=f"choisissez parmi : {', '.join(f.name for f in catalog.fiches)}",
-        )
-    has_key = check_api_key(environment, dry_run)
-    with locked(settings.warehouse):
-        outcomes = outcomes if outcomes is not None else check_quality(settings.warehouse)
-        plans = [
-            publish_dataset(
-                fiche, code, catalog, environment, registry, settings, outcomes, dry_run, force
+    with reported_failure("echec-publication"):
+        settings = Settings.from_env()
+        catalog, registry = load_catalog(), load_registry()
+        environment = catalog.environment(env)
+        unknown = sorted(set(datasets or []) - {fiche.name for fiche in catalog.fiches})
+        if unknown:
+            raise ConfigurationError(
+                f"fiche(s) inconnue(s) : {', '.join(unknown)}",
+                where="catalog/fiches/",
+                action=f"choisissez parmi : {', '.join(f.name for f in catalog.fiches)}",
             )
-            for fiche in catalog.fiches
-            if not datasets or fiche.name in datasets
-            for code in fiche.perimetres
-            if not perimetres or code in perimetres
-        ]
-    report = PublicationReport(
-        env=env,
-        site=environment.nom,
-        dry_run=dry_run or not has_key,
-        baseline=(
-            f"l'état actuel de {environment.nom}"
-            if has_key
-            else "la dernière publication enregistrée dans l'entrepôt (aucune clé d'API : "
-            "le site n'est pas interrogé)"
-        ),
-        datasets=plans,
-    )
-    report.write(plan_folder(settings))
-    create_markdown_artifact(key=f"plan-publication-{env}", markdown=report.markdown())
-    get_run_logger().info("%s", report.text())
-    return report
+        has_key = check_api_key(environment, dry_run)
+        with locked(settings.warehouse):
+            outcomes = outcomes if outcomes is not None else check_quality(settings.warehouse)
+            plans = [
+                publish_dataset(
+                    fiche, code, catalog, environment, registry, settings, outcomes, dry_run, force
+                )
+                for fiche in catalog.fiches
+                if not datasets or fiche.name in datasets
+                for code in fiche.perimetres
+                if not perimetres or code in perimetres
+            ]
+        report = PublicationReport(
+            env=env,
+            site=environment.nom,
+            dry_run=dry_run or not has_key,
+            baseline=(
+                f"l'état actuel de {environment.nom}"
+                if has_key
+                else "la dernière publication enregistrée dans l'entrepôt (aucune clé d'API : "
+                "le site n'est pas interrogé)"
+            ),
+            datasets=plans,
+        )
+        report.write(plan_folder(settings))
+        create_markdown_artifact(key=f"plan-publication-{env}", markdown=report.markdown())
+        get_run_logger().info("%s", report.text())
+        return report

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from prefect import flow, get_run_logger
 from prefect.artifacts import create_markdown_artifact
 
@@ -27,7 +29,7 @@ def yearly_refresh(
     cog: int | None = None,
     sources: list[str] | None = None,
     perimetres: list[str] | None = None,
-    env: str = "demo",
+    env: Literal["demo", "prod"] = "demo",
     dry_run: bool = True,
     force: bool = False,
 ) -> Summary:

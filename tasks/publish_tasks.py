@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
-from prefect import task
+from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
 from tasks import publication, publish, quality
@@ -69,6 +69,7 @@ def publish_dataset(
     with connect(settings.warehouse) as conn:
         conn.execute(_schema())
         records = publish.load_records(conn, environment.name, key)
+        known_id = known_id or next((r.dataset_id for r in records.values()), None)
         prepared = publication.prepare(
             conn,
             fiche,
@@ -88,10 +89,28 @@ def publish_dataset(
         plan, remote = publish.reconcile(client, prepared, known_id, records, dry_run, force)
         if dry_run or remote is None:
             return plan
-        if remote["id"] != known_id:
-            record_dataset_id(fiche, perimetre_code, environment.name, remote["id"])
         publish.save_state(conn, environment.name, prepared, remote["id"])
+        if remote["id"] != known_id:
+            _record_id(fiche, perimetre_code, environment.name, remote["id"])
         return plan
+
+
+def _record_id(fiche: Fiche, perimetre: str, env: str, dataset_id: str) -> None:
+    # The warehouse already knows the id (meta.publications): a read-only catalogue
+    # (a container image) only costs the operator a line to copy into the fiche.
+    try:
+        record_dataset_id(fiche, perimetre, env, dataset_id)
+    except OSError as error:
+        get_run_logger().warning(
+            "Jeu %s créé (identifiant %s) mais la fiche %s n'a pas pu être mise à jour (%s) : "
+            "reportez l'identifiant dans son bloc datagouv.%s.%s",
+            publication.dataset_key(fiche, perimetre),
+            dataset_id,
+            fiche.path,
+            error,
+            perimetre,
+            env,
+        )
 
 
 def _blocking_reason(fiche: Fiche, outcomes: list[quality.Outcome]) -> str | None:

@@ -111,11 +111,14 @@ def reported_failure(key: str) -> Iterator[None]:
     """A failed run says why in a Prefect artifact too, in French, beside its state."""
     try:
         yield
-    except OpenDataError as error:
+    except Exception as error:
+        if isinstance(error, OpenDataError):
+            message, what = error.message, error.what
+        else:  # an unforeseen failure: say at least what it is
+            what = f"erreur inattendue {error.__class__.__name__} : {error}"
+            message = f"{what}\n  Que faire : voir les journaux de l'exécution ; signalez-la."
         create_markdown_artifact(
-            key=key,
-            markdown=f"# Échec\n\n```\n{error.message}\n```\n",
-            description=error.what[:200],
+            key=key, markdown=f"# Échec\n\n```\n{message}\n```\n", description=what[:200]
         )
         raise
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as dt
 import os
 import shutil
-import signal
 import socket
 import subprocess
 import time
@@ -17,8 +16,6 @@ import requests
 
 from tests.conftest import ROOT
 
-PREFECT = str(ROOT / ".venv" / "bin" / "prefect")
-
 
 def free_port() -> int:
     with socket.socket() as probe:
@@ -26,71 +23,53 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
-def stop(process: subprocess.Popen, signals: tuple[int, ...]) -> None:
-    """By PID: a worker needs two SIGINTs to stop promptly."""
-    for sig in signals:
-        if process.poll() is None:
-            process.send_signal(sig)
-            time.sleep(1)
-    try:
-        process.wait(timeout=30)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
-
-
 @pytest.fixture
 def stack(tmp_path, mirror):
+    """The stack of `make ui`, started and stopped by bin/stack.sh on a free port."""
     port = free_port()
     api = f"http://127.0.0.1:{port}/api"
+    state = tmp_path / "stack"
     env = {
         **os.environ,
-        "PREFECT_HOME": str(tmp_path / "prefect-home"),
-        "PREFECT_API_URL": api,
-        "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+        "OPENDATA_STACK_DIR": str(state),
+        "PREFECT_PORT": str(port),
         "PREFECT_SERVER_SERVICES_SCHEDULER_LOOP_SECONDS": "2",
-        "PREFECT_SERVER_SERVICES_SCHEDULER_MAX_SCHEDULED_TIME": "P400D",
-        "DO_NOT_TRACK": "1",
-        "OPENDATA_HOME": str(ROOT),
         "OPENDATA_MIRROR": mirror.url,
         "OPENDATA_WAREHOUSE": str(tmp_path / "entrepot" / "opendata.duckdb"),
         "OPENDATA_DATA_DIR": str(tmp_path / "data"),
         "OPENDATA_HTTP_BACKOFF": "0.05",
     }
-    for name in ("DATAGOUV_API_KEY_DEMO", "DATAGOUV_API_KEY_PROD"):
+    for name in (
+        "DATAGOUV_API_KEY_DEMO",
+        "DATAGOUV_API_KEY_PROD",
+        "PREFECT_API_URL",
+        "PREFECT_HOME",
+    ):
         env.pop(name, None)
-    logs = tmp_path / "logs"
-    logs.mkdir()
-    server = subprocess.Popen(
-        [PREFECT, "server", "start", "--host", "127.0.0.1", "--port", str(port)],
-        env=env,
-        stdout=(logs / "server.log").open("w"),
-        stderr=subprocess.STDOUT,
-    )
-    processes = [(server, (signal.SIGINT,))]
+    script = str(ROOT / "bin" / "stack.sh")
     try:
-        wait_for(lambda: requests.get(f"{api}/health", timeout=2).ok, 180, "serveur Prefect")
-        for command in (
-            ["work-pool", "create", "opendata-mel", "--type", "process"],
-            ["work-pool", "set-concurrency-limit", "opendata-mel", "1"],
-            ["--no-prompt", "deploy", "--all", "--prefect-file", "deployments/prefect.yaml"],
-        ):
-            subprocess.run(
-                [PREFECT, *command], env=env, cwd=ROOT, check=True, capture_output=True, timeout=300
-            )
-        worker = subprocess.Popen(
-            [PREFECT, "worker", "start", "--pool", "opendata-mel", "--type", "process"],
-            env=env,
-            cwd=tmp_path,
-            stdout=(logs / "worker.log").open("w"),
-            stderr=subprocess.STDOUT,
+        started = subprocess.run(
+            [script, "start"], env=env, capture_output=True, text=True, timeout=400, check=False
         )
-        processes.insert(0, (worker, (signal.SIGINT, signal.SIGINT)))
+        assert started.returncode == 0, started.stderr + started.stdout
+        assert f"Interface Prefect : http://127.0.0.1:{port}" in started.stdout
         yield api, tmp_path
     finally:
-        for process, signals in processes:
-            stop(process, signals)
-        shutil.copytree(logs, ROOT / "test-artifacts" / "stack-logs", dirs_exist_ok=True)
+        stopped = subprocess.run(
+            [script, "stop"], env=env, capture_output=True, text=True, timeout=120, check=False
+        )
+        if state.exists():
+            shutil.copytree(
+                state,
+                ROOT / "test-artifacts" / f"stack-{port}",
+                ignore=shutil.ignore_patterns("prefect-home"),
+                dirs_exist_ok=True,
+            )
+    assert "Arrêté : worker" in stopped.stdout and "Arrêté : server" in stopped.stdout
+    status = subprocess.run(
+        [script, "status"], env=env, capture_output=True, text=True, check=False
+    )
+    assert "server : arrêté" in status.stdout and "worker : arrêté" in status.stdout
 
 
 def wait_for(check, seconds: float, what: str):
@@ -111,12 +90,20 @@ def deployment(api: str, name: str) -> dict:
 
 
 def trigger(api: str, name: str, parameters: dict) -> str:
-    """As the UI's "Custom run" form does: POST create_flow_run on the deployment."""
-    answer = requests.post(
-        f"{api}/deployments/{deployment(api, name)['id']}/create_flow_run",
-        json={"parameters": parameters},
-        timeout=10,
-    )
+    """As the UI's "Custom run" form does: POST create_flow_run on the deployment.
+
+    Prefect's SQLite database answers 503 while it is busy (the worker polls it); its
+    own client retries then, and so does this one."""
+    deployment_id = deployment(api, name)["id"]
+    for _ in range(10):
+        answer = requests.post(
+            f"{api}/deployments/{deployment_id}/create_flow_run",
+            json={"parameters": parameters},
+            timeout=10,
+        )
+        if answer.status_code != 503:
+            break
+        time.sleep(1)
     answer.raise_for_status()
     return answer.json()["id"]
 

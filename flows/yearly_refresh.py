@@ -20,7 +20,7 @@ from tasks.pipeline import (
 from tasks.registry import load_registry
 from tasks.report import Summary, reported_failure, summarize
 from tasks.settings import Settings
-from tasks.warehouse import candidate
+from tasks.warehouse import candidate, locked
 
 
 @flow(name="yearly_refresh", log_prints=True)
@@ -45,8 +45,9 @@ def yearly_refresh(
         dry_run: simulation : écrire le plan de publication sans rien envoyer.
         force: republier fichiers et métadonnées même s'ils n'ont pas changé.
     """
-    with reported_failure("echec-rafraichissement"):
-        settings = Settings.from_env()
+    settings = Settings.from_env()
+    # One lock from the build to the end of the publication: no other refresh in between.
+    with reported_failure("echec-rafraichissement"), locked(settings.warehouse):
         registry = load_registry()
         fetched = [
             item

@@ -82,12 +82,36 @@ def candidate(warehouse: Path) -> Iterator[Path]:
 
 
 def locked(warehouse: Path):
-    """Hold the warehouse for a run that writes into it without rebuilding it."""
+    """Hold the warehouse for a whole run (the refresh then its publication), or for a run
+    that writes into it without rebuilding it."""
     return _exclusive(warehouse)
+
+
+# Locks this process holds already: a refresh holds the warehouse from its build to the
+# end of its publication, and the steps inside take the same lock again freely.
+_HELD: dict[Path, int] = {}
 
 
 @contextmanager
 def _exclusive(warehouse: Path) -> Iterator[None]:
+    key = warehouse.resolve()
+    if _HELD.get(key):
+        _HELD[key] += 1
+        try:
+            yield
+        finally:
+            _HELD[key] -= 1
+        return
+    with _flock(warehouse):
+        _HELD[key] = 1
+        try:
+            yield
+        finally:
+            _HELD.pop(key, None)
+
+
+@contextmanager
+def _flock(warehouse: Path) -> Iterator[None]:
     warehouse.parent.mkdir(parents=True, exist_ok=True)
     with warehouse.with_name(warehouse.name + ".lock").open("w") as lock:
         try:

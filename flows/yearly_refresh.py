@@ -15,6 +15,7 @@ from tasks.pipeline import (
     enforce_quality,
     fetch_source,
     load_sources,
+    marts_awaiting_data,
     stage_exports,
 )
 from tasks.registry import load_registry
@@ -57,11 +58,14 @@ def yearly_refresh(
         with candidate(settings.warehouse) as path:
             loads = load_sources(path, registry, fetched, settings)
             counts = build_models(path)
+            waiting = marts_awaiting_data(path)
             outcomes = check_quality(path)
             enforce_quality(outcomes)
             staged = stage_exports(path, settings.outputs_dir)
         exported = commit_exports(staged)
-        summary = summarize(settings, registry, fetched, loads, counts, outcomes, exported)
+        summary = summarize(
+            settings, registry, fetched, loads, counts, outcomes, exported, waiting
+        )
         summary.publication = publish(
             env=env, dry_run=dry_run, perimetres=perimetres, force=force, outcomes=outcomes
         )

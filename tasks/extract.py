@@ -6,6 +6,7 @@ import datetime as dt
 import logging
 from dataclasses import dataclass
 
+from tasks.discovery import Catalogues, Discovered, discover
 from tasks.errors import ConfigurationError, InvalidData, InvalidFormat, LayoutChanged
 from tasks.formats import check_payload, read_header
 from tasks.http_client import SourceClient
@@ -33,6 +34,7 @@ class Fetched:
     source_id: str
     raw: RawFile
     status: str
+    discovered: Discovered | None = None
 
 
 def fetch(
@@ -41,8 +43,16 @@ def fetch(
     source: Source,
     territoire: Territoire,
     millesimes: Millesimes,
+    catalogues: Catalogues | None = None,
 ) -> list[Fetched]:
     """Every file of a source (one per département for per-département sources)."""
+    if source.discovery or source.urls_by_millesime:
+        found = discover(source, catalogues, millesimes.recensement)
+        # A file whose header carries the year is checked against it; otherwise the
+        # catalogue's year is the millésime.
+        declared = None if source.millesime.detect_from_column else found.millesime
+        fetched = _fetch_url(client, store, source, found.url, declared, found.millesime)
+        return [Fetched(fetched.source_id, fetched.raw, fetched.status, found)]
     if source.millesime.kind == "cog":
         declared, wanted = _cog_vintage(source, millesimes), None
     else:

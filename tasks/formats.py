@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import fnmatch
 import io
 import json
 import zipfile
@@ -50,7 +51,8 @@ def member_name(archive: zipfile.ZipFile, source: Source) -> str:
     """The inner file, matched without case: INSEE zips hold `.CSV` or `.csv`."""
     wanted = (source.member or "").lower()
     for name in archive.namelist():
-        if name.lower() == wanted or name.lower().rsplit("/", 1)[-1] == wanted:
+        base = name.lower().rsplit("/", 1)[-1]
+        if name.lower() == wanted or base == wanted or fnmatch.fnmatchcase(base, wanted):
             return name
     raise InvalidFormat(
         f"l'archive ne contient pas le fichier « {source.member} » "

@@ -48,6 +48,25 @@ def prepare(conn: duckdb.DuckDBPyConnection, registry: Registry) -> None:
         "insert into ref.territoire values (?, ?)",
         [registry.territoire.epci, registry.territoire.nom],
     )
+    for source in registry.sources.values():
+        if source.facultative:
+            _create_empty(conn, source)
+
+
+def _create_empty(conn: duckdb.DuckDBPyConnection, source: Source) -> None:
+    """A facultative source never loaded still has its (empty) raw table, so that the
+    models reading it build, without its rows. Columns are named by their templates."""
+    names = dict.fromkeys([source.key, *(column.source for column in source.columns)])
+    columns = [f"{quote_ident(name)} varchar" for name in names]
+    columns += [
+        "_millesime integer",
+        "_sha256 varchar",
+        "_fichier varchar",
+        "_ligne bigint",
+    ]
+    conn.execute(
+        f"create table if not exists raw.{quote_ident(source.id)} ({', '.join(columns)})"
+    )
 
 
 def load_source(
@@ -96,13 +115,20 @@ def _stage_file(
         readable = _readable_file(source, path, Path(scratch))
         relation = _relation(source)
         first_line = 0 if source.format == "json" else 1  # JSON: record number; CSV: header is 1
-        select = (
-            f"select *, ?::integer as _millesime, ?::varchar as _sha256, ?::varchar as _fichier, "
+        # Only the declared columns are loaded (a census file has ~300): the file itself
+        # stays whole in data/raw.
+        declared = ", ".join(quote_ident(name) for name in dict.fromkeys(expected))
+        numbered = (
+            f"select {declared}, ?::integer as _millesime, ?::varchar as _sha256, ?::varchar as _fichier, "
             f"(row_number() over () + {first_line})::bigint as _ligne from {relation}"
         )
         params = [millesime, raw.sha256, raw.path, str(readable)]
         if source.format != "json":
             params.append(dict.fromkeys(header, "VARCHAR"))
+        select = f"select * from ({numbered})"
+        if source.levels:  # national files mix levels (COM, DEP, REG…): keep the communes
+            select += f" where {quote_ident(source.levels.column)} in (select unnest(?))"
+            params.append(list(source.levels.values))
         exists = conn.execute(
             "select count(*) from duckdb_tables() where table_name = '_entrant'"
         ).fetchone()[0]
@@ -217,9 +243,10 @@ def _record(
         "delete from ref.variables where source_id = ? and millesime = ?", [source.id, millesime]
     )
     conn.executemany(
-        "insert into ref.variables values (?, ?, ?, ?, ?, ?)",
+        "insert into ref.variables values (?, ?, ?, ?, ?, ?, ?)",
         [
-            [source.id, millesime, code, column.variable, column.libelle, column.unite]
+            [source.id, millesime, code, column.variable, column.libelle, column.unite,
+             column.theme]
             for column, code in zip(source.columns, source.expected_columns(millesime), strict=True)
         ],
     )

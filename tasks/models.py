@@ -94,3 +94,39 @@ def _require_raw_tables(conn: duckdb.DuckDBPyConnection, model: Model) -> None:
             where=str(model.path.relative_to(SQL_DIR.parent)),
             action=f"lancez d'abord un rafraîchissement avec la ou les source(s) : {sources}",
         )
+
+
+def raw_sources(model: Model, models: list[Model]) -> set[str]:
+    """The raw tables a model reads, directly or through other models."""
+    by_table = {m.table: m for m in models}
+    seen, pending, found = set(), [model.table], set()
+    while pending:
+        table = pending.pop()
+        if table in seen:
+            continue
+        seen.add(table)
+        for ref in by_table[table].references() if table in by_table else ():
+            if ref.startswith("raw."):
+                found.add(ref.split(".", 1)[1])
+            else:
+                pending.append(ref)
+    return found
+
+
+def awaiting_data(conn: duckdb.DuckDBPyConnection, models: list[Model]) -> dict[str, list[str]]:
+    """Marts left empty only because the facultative sources they read were never loaded.
+
+    They are neither validated nor exported (the summary names them); any other empty
+    mart is validated, and fails its suite.
+    """
+    loaded = {row[0] for row in conn.execute("select source_id from meta.chargements").fetchall()}
+    waiting = {}
+    for model in models:
+        if model.layer != "marts":
+            continue
+        if conn.execute(f"select count(*) from {model.quoted}").fetchall()[0][0]:
+            continue
+        unloaded = sorted(raw_sources(model, models) - loaded)
+        if unloaded:
+            waiting[model.name] = unloaded
+    return waiting

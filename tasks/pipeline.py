@@ -9,7 +9,7 @@ import duckdb
 from prefect import task
 from prefect.cache_policies import NO_CACHE
 
-from tasks import exports, extract, load, models, quality
+from tasks import discovery, exports, extract, load, models, quality
 from tasks.http_client import SourceClient
 from tasks.raw_store import RawStore
 from tasks.registry import Registry, Source
@@ -27,7 +27,8 @@ def fetch_source(
     client = SourceClient(settings)
     store = RawStore(settings.raw_dir)
     wanted = extract.Millesimes(recensement=millesime, cog=cog, today=dt.date.today())
-    return extract.fetch(client, store, source, registry.territoire, wanted)
+    catalogues = discovery.Catalogues(client, registry)
+    return extract.fetch(client, store, source, registry.territoire, wanted, catalogues)
 
 
 @task(name="charger-sources", **_TASK)
@@ -41,6 +42,7 @@ def load_sources(
         for source_id in dict.fromkeys(item.source_id for item in fetched):
             files = [(f.raw, store.file(f.raw)) for f in fetched if f.source_id == source_id]
             reports.append(load.load_source(conn, registry.sources[source_id], files))
+        discovery.record(conn, [item.discovered for item in fetched if item.discovered])
         return reports
 
 
@@ -52,11 +54,23 @@ def build_models(candidate: Path) -> dict[str, int]:
 
 @task(name="controler-qualite", **_TASK)
 def check_quality(warehouse: Path) -> list[quality.Outcome]:
-    """Validate every mart of a warehouse (the candidate, or the one in service)."""
-    marts = [model for model in models.discover() if model.layer == "marts"]
-    suites = quality.suites_for(marts)
+    """Validate every mart of a warehouse (the candidate, or the one in service).
+
+    A mart still waiting for its first data (facultative sources never loaded) is not
+    validated: `awaiting_data` names it in the summary."""
+    every = models.discover()
+    marts = [model for model in every if model.layer == "marts"]
+    quality.suites_for(marts)  # every mart has a valid suite, even one waiting for data
     with duckdb.connect(str(warehouse), read_only=True) as conn:
-        return quality.validate(conn, suites)
+        waiting = models.awaiting_data(conn, every)
+        ready = [mart for mart in marts if mart.name not in waiting]
+        return quality.validate(conn, quality.suites_for(ready))
+
+
+@task(name="reperer-marts-sans-donnees", **_TASK)
+def marts_awaiting_data(warehouse: Path) -> dict[str, list[str]]:
+    with duckdb.connect(str(warehouse), read_only=True) as conn:
+        return models.awaiting_data(conn, models.discover())
 
 
 @task(name="appliquer-barriere-qualite", **_TASK)
@@ -66,8 +80,10 @@ def enforce_quality(outcomes: list[quality.Outcome]) -> None:
 
 @task(name="preparer-exports", **_TASK)
 def stage_exports(candidate: Path, folder: Path) -> list[exports.Export]:
-    marts = [model.name for model in models.discover() if model.layer == "marts"]
+    every = models.discover()
     with connect(candidate) as conn:
+        waiting = models.awaiting_data(conn, every)
+        marts = [m.name for m in every if m.layer == "marts" and m.name not in waiting]
         return exports.stage(conn, marts, folder)
 
 

@@ -38,6 +38,8 @@ RULES = {
     "expect_column_sum_to_be_between": "la somme de {column} est comprise entre {min_value} et "
     "{max_value}",
     "expect_column_distinct_values_to_contain_set": "{column} contient {value_set}",
+    "expect_column_unique_value_count_to_be_between": "le nombre de valeurs distinctes de "
+    "{column} est compris entre {min_value} et {max_value}",
     "expect_table_row_count_to_be_between": "le nombre de lignes est compris entre {min_value} "
     "et {max_value}",
 }

@@ -47,6 +47,28 @@ class Column:
     libelle: str
     variable: str | None = None
     unite: str | None = None
+    theme: str | None = None
+
+
+@dataclass(frozen=True)
+class Discovery:
+    """Where the newest millésime of a source is announced (a machine-readable catalogue).
+
+    `from_catalogue`: the file itself comes from the catalogue entry (Melodi products);
+    otherwise the catalogue only tells the year, and the file address comes from `urls`.
+    """
+
+    catalogue: str
+    dataset: str
+    from_catalogue: bool = False
+
+
+@dataclass(frozen=True)
+class Levels:
+    """National files mix geographic levels: only the rows of these levels are kept."""
+
+    column: str
+    values: tuple[str, ...]
 
 
 @dataclass(frozen=True)
@@ -72,12 +94,22 @@ class Source:
     separator: str | None = None
     member: str | None = None
     per_departement: bool = False
+    facultative: bool = False
+    discovery: Discovery | None = None
+    urls_by_millesime: dict[int, str] = field(default_factory=dict)
+    levels: Levels | None = None
 
     def fingerprint(self) -> str:
         """Changes whenever the registry entry changes (columns, libellés, layout…)."""
         return hashlib.sha256(repr(self).encode("utf-8")).hexdigest()
 
     def urls(self, territoire: Territoire, millesime: int | None) -> list[str]:
+        if self.discovery or self.urls_by_millesime:
+            raise ConfigurationError(
+                f"la source {self.id} se découvre par millésime : son adresse ne se déduit pas",
+                where=str(REGISTRY_PATH),
+                action="passez par tasks.discovery",
+            )
         departements = territoire.departements if self.per_departement else [""]
         return [
             self.url.format(departement=dep, epci=territoire.epci, millesime=millesime)
@@ -122,6 +154,7 @@ class Territoire:
 class Registry:
     territoire: Territoire
     sources: dict[str, Source]
+    catalogues: dict[str, str] = field(default_factory=dict)
 
     def select(self, ids: list[str] | None) -> list[Source]:
         if not ids:
@@ -146,13 +179,22 @@ def load_registry(path: Path = REGISTRY_PATH) -> Registry:
         }
         if not sources:
             raise KeyError("sources")
+        catalogues = dict(document.get("catalogues") or {})
     except (OSError, yaml.YAMLError, KeyError, TypeError) as error:
         raise ConfigurationError(
             f"registre des sources illisible ({error.__class__.__name__} : {error})",
             where=str(path),
             action="corrigez le fichier YAML (voir l'en-tête du fichier pour le format attendu)",
         ) from error
-    return Registry(territoire=territoire, sources=sources)
+    for source in sources.values():
+        if source.discovery and source.discovery.catalogue not in catalogues:
+            raise ConfigurationError(
+                f"la source {source.id} se découvre dans le catalogue "
+                f"« {source.discovery.catalogue} », absent du bloc `catalogues`",
+                where=str(path),
+                action="déclarez l'adresse du catalogue dans `catalogues`",
+            )
+    return Registry(territoire=territoire, sources=sources, catalogues=catalogues)
 
 
 def _source(source_id: str, entry: dict) -> Source:
@@ -165,4 +207,21 @@ def _source(source_id: str, entry: dict) -> Source:
         )
     columns = tuple(Column(**column) for column in entry.pop("columns"))
     millesime = Millesime(**entry.pop("millesime"))
-    return Source(id=source_id, columns=columns, millesime=millesime, **entry)
+    discovery = entry.pop("discovery", None)
+    levels = entry.pop("levels", None)
+    urls = {int(year): url for year, url in (entry.pop("urls", None) or {}).items()}
+    if not entry.get("url") and not urls and not (discovery or {}).get("from_catalogue"):
+        raise ConfigurationError(
+            f"la source {source_id} n'a ni `url`, ni `urls` par millésime, ni catalogue",
+            where=str(REGISTRY_PATH),
+            action="indiquez où se trouve le fichier",
+        )
+    return Source(
+        id=source_id,
+        columns=columns,
+        millesime=millesime,
+        discovery=Discovery(**discovery) if discovery else None,
+        urls_by_millesime=urls,
+        levels=Levels(levels["column"], tuple(levels["values"])) if levels else None,
+        **{"url": "", **entry},
+    )

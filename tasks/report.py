@@ -32,6 +32,7 @@ class Summary:
     warehouse: Path
     model_counts: dict[str, int] = field(default_factory=dict)
     publication: PublicationReport | None = None
+    waiting: dict[str, list[str]] = field(default_factory=dict)
 
     def headline(self) -> str:
         passed = sum(o.success for o in self.outcomes)
@@ -48,13 +49,21 @@ class Summary:
         return "\n".join(["Rafraîchissement annuel : résumé", "", *self._lines("  - ")])
 
     def _lines(self, bullet: str) -> list[str]:
+        discovered = [item.discovered for item in self.fetched if item.discovered]
         return [
+            *(["Millésimes découverts :"] if discovered else []),
+            *(bullet + found.describe() for found in discovered),
             "Sources lues :",
             *(bullet + _fetched(item) for item in self.fetched),
             "Chargement dans l'entrepôt :",
             *(bullet + _loaded(report) for report in self.loads),
             f"Communes de la MEL trouvées : {self.mel_count} (EPCI {self.epci}, COG {self.cog})",
             *self._quality(bullet),
+            *(["Marts en attente de données (ni contrôlés ni exportés) :"] if self.waiting else []),
+            *(
+                f"{bullet}{mart} : source(s) jamais chargée(s) : {', '.join(sources)}"
+                for mart, sources in self.waiting.items()
+            ),
             "Fichiers écrits :",
             *(
                 f"{bullet}{_shown(e.path)} ({french_number(e.rows)} lignes, communes de la MEL)"
@@ -86,12 +95,16 @@ def _fetched(item: Fetched) -> str:
 def _loaded(report: LoadReport) -> str:
     state = "déjà chargé, non rechargé" if report.skipped else "chargé"
     line = f"{report.source_id} {report.millesime} : {french_number(report.rows)} lignes ({state})"
-    if report.ignored_columns:
-        line += f" ; colonnes non déclarées ignorées : {', '.join(report.ignored_columns)}"
+    ignored = report.ignored_columns
+    if ignored:
+        shown = ", ".join(ignored[:8]) + (", …" if len(ignored) > 8 else "")
+        line += f" ; {len(ignored)} colonne(s) non déclarée(s) ignorée(s) : {shown}"
     return line
 
 
-def summarize(settings, registry, fetched, loads, counts, outcomes, exported) -> Summary:
+def summarize(
+    settings, registry, fetched, loads, counts, outcomes, exported, waiting=None
+) -> Summary:
     mel_count, cog = mel_membership(settings.warehouse)
     return Summary(
         fetched,
@@ -103,6 +116,7 @@ def summarize(settings, registry, fetched, loads, counts, outcomes, exported) ->
         exported,
         settings.warehouse,
         counts,
+        waiting=waiting or {},
     )
 
 

@@ -38,6 +38,39 @@ create table if not exists ref.variables (
     primary key (source_id, millesime, code_indicateur)
 );
 
+-- The theme of each variable (population, familles, logement), added with the census.
+alter table ref.variables add column if not exists theme varchar;
+
+-- Where each census millésime was found (catalogue or registry), run after run.
+create table if not exists meta.decouvertes (
+    source_id varchar not null,
+    millesime integer not null,
+    url varchar not null,
+    origine varchar not null,          -- e.g. "catalogue melodi, jeu DS_RP_SERIE_HISTORIQUE"
+    annonce integer,                   -- the newest year the catalogue announces
+    avertissement varchar,
+    decouvert_le timestamptz not null,
+    primary key (source_id, millesime, url)
+);
+
+-- Census cells: masked ("s"), empty, "nd" or -9999 are NULL with their reason, never 0.
+-- Decimal commas ("71,0") and points coexist in the same file; counts stay decimals.
+create or replace macro valeur_recensement(brute) as
+    case
+        when trim(brute) = '-9999' then null
+        else try_cast(replace(trim(brute), ',', '.') as double)
+    end;
+
+create or replace macro raison_absence_recensement(brute) as
+    case
+        when brute is null or trim(brute) = '' then 'non renseignée (cellule vide)'
+        when lower(trim(brute)) = 's' then 'secret statistique'
+        when lower(trim(brute)) = 'nd' then 'non disponible'
+        when trim(brute) = '-9999' then 'non classée'
+        when try_cast(replace(trim(brute), ',', '.') as double) is null
+            then 'valeur illisible : ' || trim(brute)
+    end;
+
 create table if not exists ref.territoire (
     epci varchar not null,
     nom varchar not null

@@ -1,0 +1,93 @@
+-- Households and families per commune and census millésime (COG of the run), with
+-- `is_mel`. Counts are INSEE's weighted estimates (decimals); NULL values have their
+-- reason in `raisons_absence`.
+--   part_familles_monoparentales: % of families; evolution_part_monoparentales: change
+--     in points since the previous millésime in the warehouse (NULL for the first);
+--   part_80_ans_plus_seules / part_65_79_ans_seules: % of the age group living alone
+--     (the base-cc files give no 75+ band and no split by sex);
+--   ecart_types_familles: familles − (couples avec et sans enfants + monoparentales).
+with valeurs as (
+    select * from staging.stg_recensement where theme = 'familles'
+),
+
+communes as (
+    select code_commune, nom_commune, is_mel from marts.communes
+    where type_commune = 'commune-actuelle'
+),
+
+pivoted as (
+    select
+        millesime,
+        code_commune,
+        max(valeur) filter (where variable = 'menages') as menages,
+        max(valeur) filter (where variable = 'menages_une_personne') as menages_une_personne,
+        max(valeur) filter (where variable = 'menages_avec_famille') as menages_avec_famille,
+        max(valeur) filter (where variable = 'population_des_menages') as population_des_menages,
+        max(valeur) filter (where variable = 'familles') as familles,
+        max(valeur) filter (where variable = 'couples_avec_enfants') as couples_avec_enfants,
+        max(valeur) filter (where variable = 'couples_sans_enfant') as couples_sans_enfant,
+        max(valeur) filter (where variable = 'familles_monoparentales') as familles_monoparentales,
+        max(valeur) filter (where variable = 'pop_65_79') as pop_65_79,
+        max(valeur) filter (where variable = 'pop_65_79_seules') as pop_65_79_seules,
+        max(valeur) filter (where variable = 'pop_80_plus') as pop_80_plus,
+        max(valeur) filter (where variable = 'pop_80_plus_seules') as pop_80_plus_seules,
+        string_agg(variable || ' : ' || raison_absence, ' ; ' order by variable) filter (
+            where raison_absence is not null
+        ) as raisons_absence,
+        array_to_string(
+            list_sort(list_distinct(flatten(list(string_split(sources, ' '))))), ' '
+        ) as sources
+    from valeurs
+    group by millesime, code_commune
+),
+
+shares as (
+    select
+        *,
+        round(100 * familles_monoparentales / nullif(familles, 0), 1)
+            as part_familles_monoparentales,
+        round(100 * menages_une_personne / nullif(menages, 0), 1) as part_menages_une_personne,
+        round(100 * pop_65_79_seules / nullif(pop_65_79, 0), 1) as part_65_79_ans_seules,
+        round(100 * pop_80_plus_seules / nullif(pop_80_plus, 0), 1) as part_80_ans_plus_seules
+    from pivoted
+),
+
+final as (
+    select
+        shares.millesime,
+        shares.code_commune,
+        communes.nom_commune,
+        coalesce(communes.is_mel, false) as is_mel,
+        menages,
+        menages_une_personne,
+        menages_avec_famille,
+        population_des_menages,
+        familles,
+        couples_avec_enfants,
+        couples_sans_enfant,
+        familles_monoparentales,
+        part_familles_monoparentales,
+        round(
+            part_familles_monoparentales - lag(part_familles_monoparentales) over (
+                partition by shares.code_commune order by shares.millesime
+            ),
+            1
+        ) as evolution_part_monoparentales,
+        part_menages_une_personne,
+        pop_65_79,
+        pop_65_79_seules,
+        part_65_79_ans_seules,
+        pop_80_plus,
+        pop_80_plus_seules,
+        part_80_ans_plus_seules,
+        round(
+            familles - (couples_avec_enfants + couples_sans_enfant + familles_monoparentales), 3
+        ) as ecart_types_familles,
+        raisons_absence,
+        sources
+    from shares
+    left join communes using (code_commune)
+)
+
+select * from final
+order by millesime, code_commune

@@ -1,0 +1,117 @@
+-- Housing per commune and census millésime (COG of the run), with `is_mel`. Counts
+-- are INSEE's weighted estimates (decimals); NULL values have their reason in
+-- `raisons_absence`. Shares are percentages:
+--   of all dwellings: part_residences_principales, part_residences_secondaires,
+--     part_logements_vacants, part_maisons, part_appartements;
+--   of résidences principales: part_proprietaires, part_locataires, part_hlm
+--     (locataires HLM, included in locataires), part_loges_gratuitement, and by number
+--     of rooms (part_rp_1_piece … part_rp_5_pieces_plus);
+--   of households: by time since moving in (part_emmenages_moins_2_ans …);
+--   ecart_categories_logements: logements − (principales + secondaires + vacants).
+with valeurs as (
+    select * from staging.stg_recensement where theme = 'logement'
+),
+
+communes as (
+    select code_commune, nom_commune, is_mel from marts.communes
+    where type_commune = 'commune-actuelle'
+),
+
+pivoted as (
+    select
+        millesime,
+        code_commune,
+        max(valeur) filter (where variable = 'logements') as logements,
+        max(valeur) filter (where variable = 'residences_principales') as residences_principales,
+        max(valeur) filter (where variable = 'residences_secondaires') as residences_secondaires,
+        max(valeur) filter (where variable = 'logements_vacants') as logements_vacants,
+        max(valeur) filter (where variable = 'maisons') as maisons,
+        max(valeur) filter (where variable = 'appartements') as appartements,
+        max(valeur) filter (where variable = 'rp_proprietaires') as rp_proprietaires,
+        max(valeur) filter (where variable = 'rp_locataires') as rp_locataires,
+        max(valeur) filter (where variable = 'rp_hlm') as rp_hlm,
+        max(valeur) filter (where variable = 'rp_loges_gratuitement') as rp_loges_gratuitement,
+        max(valeur) filter (where variable = 'rp_1_piece') as rp_1_piece,
+        max(valeur) filter (where variable = 'rp_2_pieces') as rp_2_pieces,
+        max(valeur) filter (where variable = 'rp_3_pieces') as rp_3_pieces,
+        max(valeur) filter (where variable = 'rp_4_pieces') as rp_4_pieces,
+        max(valeur) filter (where variable = 'rp_5_pieces_plus') as rp_5_pieces_plus,
+        max(valeur) filter (where variable = 'menages_logement') as menages,
+        max(valeur) filter (where variable = 'menages_emmenages_moins_2_ans')
+            as emmenages_moins_2_ans,
+        max(valeur) filter (where variable = 'menages_emmenages_2_4_ans') as emmenages_2_4_ans,
+        max(valeur) filter (where variable = 'menages_emmenages_5_9_ans') as emmenages_5_9_ans,
+        max(valeur) filter (where variable = 'menages_emmenages_10_ans_plus')
+            as emmenages_10_ans_plus,
+        string_agg(variable || ' : ' || raison_absence, ' ; ' order by variable) filter (
+            where raison_absence is not null
+        ) as raisons_absence,
+        array_to_string(
+            list_sort(list_distinct(flatten(list(string_split(sources, ' '))))), ' '
+        ) as sources
+    from valeurs
+    group by millesime, code_commune
+),
+
+final as (
+    select
+        pivoted.millesime,
+        pivoted.code_commune,
+        communes.nom_commune,
+        coalesce(communes.is_mel, false) as is_mel,
+        logements,
+        residences_principales,
+        residences_secondaires,
+        logements_vacants,
+        maisons,
+        appartements,
+        rp_proprietaires,
+        rp_locataires,
+        rp_hlm,
+        rp_loges_gratuitement,
+        rp_1_piece,
+        rp_2_pieces,
+        rp_3_pieces,
+        rp_4_pieces,
+        rp_5_pieces_plus,
+        menages,
+        emmenages_moins_2_ans,
+        emmenages_2_4_ans,
+        emmenages_5_9_ans,
+        emmenages_10_ans_plus,
+        round(100 * residences_principales / nullif(logements, 0), 1)
+            as part_residences_principales,
+        round(100 * residences_secondaires / nullif(logements, 0), 1)
+            as part_residences_secondaires,
+        round(100 * logements_vacants / nullif(logements, 0), 1) as part_logements_vacants,
+        round(100 * maisons / nullif(logements, 0), 1) as part_maisons,
+        round(100 * appartements / nullif(logements, 0), 1) as part_appartements,
+        round(100 * rp_proprietaires / nullif(residences_principales, 0), 1)
+            as part_proprietaires,
+        round(100 * rp_locataires / nullif(residences_principales, 0), 1) as part_locataires,
+        round(100 * rp_hlm / nullif(residences_principales, 0), 1) as part_hlm,
+        round(100 * rp_loges_gratuitement / nullif(residences_principales, 0), 1)
+            as part_loges_gratuitement,
+        round(100 * rp_1_piece / nullif(residences_principales, 0), 1) as part_rp_1_piece,
+        round(100 * rp_2_pieces / nullif(residences_principales, 0), 1) as part_rp_2_pieces,
+        round(100 * rp_3_pieces / nullif(residences_principales, 0), 1) as part_rp_3_pieces,
+        round(100 * rp_4_pieces / nullif(residences_principales, 0), 1) as part_rp_4_pieces,
+        round(100 * rp_5_pieces_plus / nullif(residences_principales, 0), 1)
+            as part_rp_5_pieces_plus,
+        round(100 * emmenages_moins_2_ans / nullif(menages, 0), 1)
+            as part_emmenages_moins_2_ans,
+        round(100 * emmenages_2_4_ans / nullif(menages, 0), 1) as part_emmenages_2_4_ans,
+        round(100 * emmenages_5_9_ans / nullif(menages, 0), 1) as part_emmenages_5_9_ans,
+        round(100 * emmenages_10_ans_plus / nullif(menages, 0), 1)
+            as part_emmenages_10_ans_plus,
+        round(
+            logements - (residences_principales + residences_secondaires + logements_vacants), 3
+        ) as ecart_categories_logements,
+        raisons_absence,
+        sources
+    from pivoted
+    left join communes using (code_commune)
+)
+
+select * from final
+order by millesime, code_commune

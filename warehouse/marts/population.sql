@@ -1,0 +1,101 @@
+-- Population per commune and census millésime (COG of the run), with `is_mel`:
+-- sex and age bands, births and deaths of the six years before the millésime, and the
+-- indicators the users charted. Counts are INSEE's weighted estimates (decimals).
+-- A NULL value has its reason in `raisons_absence` ("variable : raison").
+--   indice_vieillissement: people aged 65+ per 100 people under 20;
+--   part_75_ans_plus: % of the population aged 75 or more;
+--   taux_mortalite / taux_natalite: deaths / births per year per 1 000 inhabitants,
+--     over the six years before the millésime, of the mean of the two census
+--     populations (millésime −6 and millésime);
+--   ecart_tranches_age: population − sum of the seven age bands (rounding: within ±1).
+with valeurs as (
+    select * from staging.stg_recensement where theme = 'population'
+),
+
+communes as (
+    select code_commune, nom_commune, is_mel from marts.communes
+    where type_commune = 'commune-actuelle'
+),
+
+pivoted as (
+    select
+        millesime,
+        code_commune,
+        max(valeur) filter (where variable = 'population') as population,
+        max(valeur) filter (where variable = 'population_6_ans_avant') as population_6_ans_avant,
+        max(valeur) filter (where variable = 'hommes') as hommes,
+        max(valeur) filter (where variable = 'femmes') as femmes,
+        max(valeur) filter (where variable = 'pop_0_14') as pop_0_14,
+        max(valeur) filter (where variable = 'pop_15_29') as pop_15_29,
+        max(valeur) filter (where variable = 'pop_30_44') as pop_30_44,
+        max(valeur) filter (where variable = 'pop_45_59') as pop_45_59,
+        max(valeur) filter (where variable = 'pop_60_74') as pop_60_74,
+        max(valeur) filter (where variable = 'pop_75_89') as pop_75_89,
+        max(valeur) filter (where variable = 'pop_90_plus') as pop_90_plus,
+        max(valeur) filter (where variable = 'hommes_0_19') as hommes_0_19,
+        max(valeur) filter (where variable = 'hommes_20_64') as hommes_20_64,
+        max(valeur) filter (where variable = 'hommes_65_plus') as hommes_65_plus,
+        max(valeur) filter (where variable = 'femmes_0_19') as femmes_0_19,
+        max(valeur) filter (where variable = 'femmes_20_64') as femmes_20_64,
+        max(valeur) filter (where variable = 'femmes_65_plus') as femmes_65_plus,
+        max(valeur) filter (where variable = 'naissances_periode') as naissances_periode,
+        max(valeur) filter (where variable = 'deces_periode') as deces_periode,
+        string_agg(variable || ' : ' || raison_absence, ' ; ' order by variable) filter (
+            where raison_absence is not null
+        ) as raisons_absence,
+        array_to_string(
+            list_sort(list_distinct(flatten(list(string_split(sources, ' '))))), ' '
+        ) as sources
+    from valeurs
+    group by millesime, code_commune
+),
+
+final as (
+    select
+        pivoted.millesime,
+        pivoted.code_commune,
+        communes.nom_commune,
+        coalesce(communes.is_mel, false) as is_mel,
+        population,
+        population_6_ans_avant,
+        hommes,
+        femmes,
+        pop_0_14,
+        pop_15_29,
+        pop_30_44,
+        pop_45_59,
+        pop_60_74,
+        pop_75_89,
+        pop_90_plus,
+        hommes_0_19,
+        hommes_20_64,
+        hommes_65_plus,
+        femmes_0_19,
+        femmes_20_64,
+        femmes_65_plus,
+        naissances_periode,
+        deces_periode,
+        round(
+            100 * (hommes_65_plus + femmes_65_plus) / nullif(hommes_0_19 + femmes_0_19, 0), 1
+        ) as indice_vieillissement,
+        round(100 * (pop_75_89 + pop_90_plus) / nullif(population, 0), 1) as part_75_ans_plus,
+        round(
+            1000 * deces_periode / 6 / nullif((population + population_6_ans_avant) / 2, 0), 2
+        ) as taux_mortalite,
+        round(
+            1000 * naissances_periode / 6 / nullif((population + population_6_ans_avant) / 2, 0),
+            2
+        ) as taux_natalite,
+        round(
+            population
+            - (pop_0_14 + pop_15_29 + pop_30_44 + pop_45_59 + pop_60_74 + pop_75_89 + pop_90_plus),
+            3
+        ) as ecart_tranches_age,
+        raisons_absence,
+        sources
+    from pivoted
+    left join communes using (code_commune)
+)
+
+select * from final
+order by millesime, code_commune

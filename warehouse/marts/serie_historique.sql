@@ -1,0 +1,81 @@
+-- The census since 1968 per commune (COG of the run) and census year, from the newest
+-- série historique in the warehouse, with `is_mel`.
+--   part_logements_vacants: % of dwellings;
+--   naissances / deces: of the period from the previous census year (annee_precedente)
+--     to this one; taux_natalite / taux_mortalite: per year per 1 000 inhabitants of
+--     the mean of the two census populations.
+with valeurs as (
+    select * from staging.stg_recensement
+    where theme = 'serie_historique'
+    and millesime = (
+        select max(millesime) from staging.stg_recensement where theme = 'serie_historique'
+    )
+),
+
+communes as (
+    select code_commune, nom_commune, is_mel from marts.communes
+    where type_commune = 'commune-actuelle'
+),
+
+pivoted as (
+    select
+        millesime,
+        annee,
+        code_commune,
+        max(valeur) filter (where variable = 'population') as population,
+        max(valeur) filter (where variable = 'naissances') as naissances,
+        max(valeur) filter (where variable = 'deces') as deces,
+        max(annee_debut_periode) filter (where variable in ('naissances', 'deces'))
+            as annee_debut_periode,
+        max(valeur) filter (where variable = 'logements') as logements,
+        max(valeur) filter (where variable = 'residences_principales') as residences_principales,
+        max(valeur) filter (where variable = 'residences_secondaires') as residences_secondaires,
+        max(valeur) filter (where variable = 'logements_vacants') as logements_vacants,
+        string_agg(variable || ' : ' || raison_absence, ' ; ' order by variable) filter (
+            where raison_absence is not null
+        ) as raisons_absence
+    from valeurs
+    group by millesime, annee, code_commune
+),
+
+periods as (
+    select
+        *,
+        lag(annee) over (partition by code_commune order by annee) as annee_precedente,
+        lag(population) over (partition by code_commune order by annee) as population_precedente
+    from pivoted
+),
+
+final as (
+    select
+        periods.millesime,
+        periods.annee,
+        periods.code_commune,
+        communes.nom_commune,
+        coalesce(communes.is_mel, false) as is_mel,
+        population,
+        logements,
+        residences_principales,
+        residences_secondaires,
+        logements_vacants,
+        round(100 * logements_vacants / nullif(logements, 0), 1) as part_logements_vacants,
+        coalesce(annee_debut_periode, annee_precedente) as annee_precedente,
+        naissances,
+        deces,
+        round(
+            1000 * naissances / nullif(annee - coalesce(annee_debut_periode, annee_precedente), 0)
+            / nullif((population + population_precedente) / 2, 0),
+            2
+        ) as taux_natalite,
+        round(
+            1000 * deces / nullif(annee - coalesce(annee_debut_periode, annee_precedente), 0)
+            / nullif((population + population_precedente) / 2, 0),
+            2
+        ) as taux_mortalite,
+        raisons_absence
+    from periods
+    left join communes using (code_commune)
+)
+
+select * from final
+order by annee, code_commune

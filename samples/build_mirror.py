@@ -21,6 +21,7 @@ GEO_COMMUNES = (
 )
 GEO_ASSOCIEES = "geo.api.gouv.fr/communes_associees_deleguees@codeDepartement=59"
 COMPARATEUR = "www.insee.fr/fr/statistiques/fichier/2521169/base_cc_comparateur_csv.zip"
+MELODI_CATALOGUE = "api.insee.fr/melodi/catalog/all"
 # A fixed date keeps the zip byte-for-byte reproducible.
 ZIP_DATE = (2025, 6, 26, 0, 0, 0)
 
@@ -81,6 +82,8 @@ def main() -> None:
     write_json(GEO_ASSOCIEES, geo_associees_deleguees(communes))
     comparateur = (REFERENCE / "base_cc_comparateur_RP2022_MEL95.csv").read_bytes()
     write_zip(COMPARATEUR, "base_cc_comparateur.csv", comparateur)
+    catalogue = REFERENCE / "melodi_catalog_summary_2026-01-06.json"
+    write_json(MELODI_CATALOGUE, json.loads(catalogue.read_text(encoding="utf-8")))
     print(f"Miroir reconstruit dans {MIRROR}")
 
 

@@ -187,6 +187,11 @@ def _product(entry: CatalogueEntry, source: Source) -> str:
     )
 
 
+def registered(source: Source, millesime: int) -> Discovered:
+    """An older millésime the registry lists, loaded beside the newest."""
+    return _explicit(source, millesime, origine="millésime antérieur")
+
+
 def _explicit(source: Source, millesime: int, origine: str) -> Discovered:
     if millesime in source.urls_by_millesime:
         return Discovered(
@@ -220,7 +225,7 @@ def record(conn, found: list[Discovered]) -> None:
         return
     now = dt.datetime.now(dt.UTC)
     conn.executemany(
-        "insert or replace into meta.decouvertes values (?, ?, ?, ?, ?, ?, ?)",
+        "insert into meta.decouvertes values (?, ?, ?, ?, ?, ?, ?)",
         [
             [item.source_id, item.millesime, item.url, item.origine, item.annonce,
              item.avertissement, now]

@@ -6,7 +6,7 @@ import datetime as dt
 import logging
 from dataclasses import dataclass
 
-from tasks.discovery import Catalogues, Discovered, discover
+from tasks.discovery import Catalogues, Discovered, discover, registered
 from tasks.errors import ConfigurationError, InvalidData, InvalidFormat, LayoutChanged
 from tasks.formats import check_payload, read_header
 from tasks.http_client import SourceClient
@@ -47,12 +47,10 @@ def fetch(
 ) -> list[Fetched]:
     """Every file of a source (one per département for per-département sources)."""
     if source.discovery or source.urls_by_millesime:
-        found = discover(source, catalogues, millesimes.recensement)
-        # A file whose header carries the year is checked against it; otherwise the
-        # catalogue's year is the millésime.
-        declared = None if source.millesime.detect_from_column else found.millesime
-        fetched = _fetch_url(client, store, source, found.url, declared, found.millesime)
-        return [Fetched(fetched.source_id, fetched.raw, fetched.status, found)]
+        return [
+            _fetch_discovered(client, store, source, found)
+            for found in _millesimes_to_load(source, catalogues, millesimes.recensement)
+        ]
     if source.millesime.kind == "cog":
         declared, wanted = _cog_vintage(source, millesimes), None
     else:
@@ -61,6 +59,32 @@ def fetch(
         _fetch_url(client, store, source, url, declared, wanted)
         for url in source.urls(territoire, declared or wanted)
     ]
+
+
+def _millesimes_to_load(
+    source: Source, catalogues: Catalogues | None, wanted: int | None
+) -> list[Discovered]:
+    """The newest millésime, and every older one the registry lists (each file of a
+    year holds only that year). A Melodi file holds the whole series: the newest only."""
+    found = discover(source, catalogues, wanted)
+    if wanted is not None or (source.discovery and source.discovery.from_catalogue):
+        return [found]
+    older = [
+        registered(source, year)
+        for year in sorted(source.urls_by_millesime)
+        if year < found.millesime
+    ]
+    return [*older, found]
+
+
+def _fetch_discovered(
+    client: SourceClient, store: RawStore, source: Source, found: Discovered
+) -> Fetched:
+    # A file whose header carries the year is checked against it; otherwise the
+    # catalogue's year is the millésime.
+    declared = None if source.millesime.detect_from_column else found.millesime
+    fetched = _fetch_url(client, store, source, found.url, declared, found.millesime)
+    return Fetched(fetched.source_id, fetched.raw, fetched.status, found)
 
 
 def _cog_vintage(source: Source, millesimes: Millesimes) -> int | None:

@@ -39,9 +39,14 @@ def load_sources(
     with connect(candidate) as conn:
         load.prepare(conn, registry)
         reports = []
-        for source_id in dict.fromkeys(item.source_id for item in fetched):
-            files = [(f.raw, store.file(f.raw)) for f in fetched if f.source_id == source_id]
-            reports.append(load.load_source(conn, registry.sources[source_id], files))
+        # One load per source, or per source and millésime for the census files (a
+        # per-département source must have a single millésime across its files).
+        def group(item: extract.Fetched) -> tuple[str, int | None]:
+            return item.source_id, item.discovered.millesime if item.discovered else None
+
+        for key in dict.fromkeys(map(group, fetched)):
+            files = [(f.raw, store.file(f.raw)) for f in fetched if group(f) == key]
+            reports.append(load.load_source(conn, registry.sources[key[0]], files))
         discovery.record(conn, [item.discovered for item in fetched if item.discovered])
         return reports
 

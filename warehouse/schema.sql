@@ -41,7 +41,8 @@ create table if not exists ref.variables (
 -- The theme of each variable (population, familles, logement), added with the census.
 alter table ref.variables add column if not exists theme varchar;
 
--- Where each census millésime was found (catalogue or registry), run after run.
+-- Where each census millésime was found (catalogue or registry), one row per source,
+-- millésime and run: "since when does the catalogue announce 2023?" is one query.
 create table if not exists meta.decouvertes (
     source_id varchar not null,
     millesime integer not null,
@@ -49,8 +50,7 @@ create table if not exists meta.decouvertes (
     origine varchar not null,          -- e.g. "catalogue melodi, jeu DS_RP_SERIE_HISTORIQUE"
     annonce integer,                   -- the newest year the catalogue announces
     avertissement varchar,
-    decouvert_le timestamptz not null,
-    primary key (source_id, millesime, url)
+    decouvert_le timestamptz not null
 );
 
 -- Census cells: masked ("s"), empty, "nd" or -9999 are NULL with their reason, never 0.

@@ -20,8 +20,14 @@ $(VENV_STAMP): pyproject.toml uv.lock
 	$(UV) sync --frozen --compile-bytecode
 	@touch $@
 
+# The bundled mirror holds real files only (samples/README.md): no real extract of the
+# census base-cc files or of the série historique exists offline, so the demo refreshes
+# the sources that have one, then shows what the INSEE catalogue announces.
+DEMO_SOURCES := geo_communes,geo_communes_associees_deleguees,insee_comparateur
 demo: install
-	OPENDATA_MIRROR=$(CURDIR)/samples/mirror $(UV) run --frozen opendata-mel refresh
+	OPENDATA_MIRROR=$(CURDIR)/samples/mirror $(UV) run --frozen opendata-mel refresh \
+		--sources $(DEMO_SOURCES)
+	OPENDATA_MIRROR=$(CURDIR)/samples/mirror $(UV) run --frozen opendata-mel millesimes
 
 # The publication tests run a real udata (data.gouv.fr's software), which needs a
 # virtualenv of its own (see tests/udata/requirements.txt).

@@ -43,6 +43,12 @@ def _parser() -> argparse.ArgumentParser:
         "--fiches", help="fiches à publier, séparées par des virgules (défaut : toutes)"
     )
     publish.set_defaults(run=_publish)
+    millesimes = commands.add_parser(
+        "millesimes",
+        help="millésimes annoncés par les catalogues et adresses qui seraient lues (sans rien "
+        "télécharger d'autre ni modifier l'entrepôt)",
+    )
+    millesimes.set_defaults(run=_millesimes)
     sql = commands.add_parser("sql", help="interroger l'entrepôt (lecture seule)")
     sql.add_argument(
         "requete", help='par exemple : "select count(*) from marts.communes where is_mel"'
@@ -121,6 +127,35 @@ def _run(what: str, call) -> int:
 
 def _listed(value: str | None) -> list[str] | None:
     return [item.strip() for item in value.split(",") if item.strip()] if value else None
+
+
+def _millesimes(args: argparse.Namespace) -> int:
+    from tasks.discovery import Catalogues, discover
+    from tasks.errors import OpenDataError
+    from tasks.http_client import SourceClient
+    from tasks.registry import load_registry
+    from tasks.settings import Settings
+
+    try:
+        registry = load_registry()
+        catalogues = Catalogues(SourceClient(Settings.from_env()), registry)
+        lines = []
+        for source in registry.sources.values():
+            if not (source.discovery or source.urls_by_millesime):
+                continue
+            found = discover(source, catalogues, None)
+            announced = f"annoncé : {found.annonce}" if found.annonce else "non annoncé"
+            lines += [
+                f"- {source.id} : millésime {found.millesime} ({announced})",
+                f"    trouvé : {found.origine}",
+                f"    adresse : {found.url}",
+                *([f"    attention : {found.avertissement}"] if found.avertissement else []),
+            ]
+    except OpenDataError as error:
+        print(f"ÉCHEC de la découverte des millésimes.\n{error.message}", file=sys.stderr)
+        return 1
+    print("Millésimes des sources du recensement\n" + "\n".join(lines))
+    return 0
 
 
 def _sql(args: argparse.Namespace) -> int:

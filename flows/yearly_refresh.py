@@ -63,9 +63,7 @@ def yearly_refresh(
             enforce_quality(outcomes)
             staged = stage_exports(path, settings.outputs_dir)
         exported = commit_exports(staged)
-        summary = summarize(
-            settings, registry, fetched, loads, counts, outcomes, exported, waiting
-        )
+        summary = summarize(settings, registry, fetched, loads, counts, outcomes, exported, waiting)
         summary.publication = publish(
             env=env, dry_run=dry_run, perimetres=perimetres, force=force, outcomes=outcomes
         )

@@ -227,8 +227,15 @@ def record(conn, found: list[Discovered]) -> None:
     conn.executemany(
         "insert into meta.decouvertes values (?, ?, ?, ?, ?, ?, ?)",
         [
-            [item.source_id, item.millesime, item.url, item.origine, item.annonce,
-             item.avertissement, now]
+            [
+                item.source_id,
+                item.millesime,
+                item.url,
+                item.origine,
+                item.annonce,
+                item.avertissement,
+                now,
+            ]
             for item in found
         ],
     )

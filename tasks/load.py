@@ -64,9 +64,7 @@ def _create_empty(conn: duckdb.DuckDBPyConnection, source: Source) -> None:
         "_fichier varchar",
         "_ligne bigint",
     ]
-    conn.execute(
-        f"create table if not exists raw.{quote_ident(source.id)} ({', '.join(columns)})"
-    )
+    conn.execute(f"create table if not exists raw.{quote_ident(source.id)} ({', '.join(columns)})")
 
 
 def load_source(
@@ -119,8 +117,9 @@ def _stage_file(
         # stays whole in data/raw.
         declared = ", ".join(quote_ident(name) for name in dict.fromkeys(expected))
         numbered = (
-            f"select {declared}, ?::integer as _millesime, ?::varchar as _sha256, ?::varchar as _fichier, "
-            f"(row_number() over () + {first_line})::bigint as _ligne from {relation}"
+            f"select {declared}, ?::integer as _millesime, ?::varchar as _sha256, "
+            f"?::varchar as _fichier, (row_number() over () + {first_line})::bigint as _ligne "
+            f"from {relation}"
         )
         params = [millesime, raw.sha256, raw.path, str(readable)]
         if source.format != "json":
@@ -245,8 +244,15 @@ def _record(
     conn.executemany(
         "insert into ref.variables values (?, ?, ?, ?, ?, ?, ?)",
         [
-            [source.id, millesime, code, column.variable, column.libelle, column.unite,
-             column.theme]
+            [
+                source.id,
+                millesime,
+                code,
+                column.variable,
+                column.libelle,
+                column.unite,
+                column.theme,
+            ]
             for column, code in zip(source.columns, source.expected_columns(millesime), strict=True)
         ],
     )

@@ -39,6 +39,7 @@ def load_sources(
     with connect(candidate) as conn:
         load.prepare(conn, registry)
         reports = []
+
         # One load per source, or per source and millésime for the census files (a
         # per-département source must have a single millésime across its files).
         def group(item: extract.Fetched) -> tuple[str, int | None]:

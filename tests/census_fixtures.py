@@ -124,7 +124,12 @@ COMMA_COLUMNS = {"P{yy}_RP_GRAT", "C{yy}_FAMMONO"}
 UNDECLARED = ["P{yy}_POP01P", "P{yy-5}_POP", "C{yy}_MEN_CS1"]
 
 
-def base_cc_csv(kind: str, millesime: int, drop: tuple[str, ...] = ()) -> bytes:
+def base_cc_csv(
+    kind: str,
+    millesime: int,
+    drop: tuple[str, ...] = (),
+    overrides: dict[tuple[str, str], str] | None = None,
+) -> bytes:
     """The CSV of a base-cc file (`;`, CRLF), with the declared columns and a few more."""
     source = load_registry().sources[SOURCES[kind][0]]
     columns = [c for c in source.columns if c.source != "CODGEO"]
@@ -143,17 +148,25 @@ def base_cc_csv(kind: str, millesime: int, drop: tuple[str, ...] = ()) -> bytes:
                     value = value.replace(".", ",")
                 if code == "59522" and column.source == "P{yy}_RP_LOCHLMV":
                     value = "s"
+                value = (overrides or {}).get((code, column.source), value)
                 cells.append(value)
             cells += ["12.5"] * len(UNDECLARED)
         lines.append(";".join(c for name, c in zip(header, cells, strict=True) if name not in drop))
     return ("\r\n".join(lines) + "\r\n").encode("utf-8")
 
 
-def write_base_cc(mirror: Path, kind: str, millesime: int, drop: tuple[str, ...] = ()) -> str:
+def write_base_cc(
+    mirror: Path,
+    kind: str,
+    millesime: int,
+    drop: tuple[str, ...] = (),
+    overrides: dict[tuple[str, str], str] | None = None,
+) -> str:
     """Write the zip at the mirror place of the registry's URL for that millésime."""
     source_id, stem = SOURCES[kind]
     url = load_registry().sources[source_id].urls_by_millesime[millesime]
-    return write_zip(mirror, url, {f"{stem}-{millesime}.CSV": base_cc_csv(kind, millesime, drop)})
+    payload = base_cc_csv(kind, millesime, drop, overrides)
+    return write_zip(mirror, url, {f"{stem}-{millesime}.CSV": payload})
 
 
 def write_zip(mirror: Path, url: str, members: dict[str, bytes]) -> str:
@@ -242,11 +255,10 @@ def write_catalogue(mirror: Path, last_years: dict[str, int] | None = None) -> P
     return target
 
 
-def write_census(mirror: Path, millesimes: tuple[int, ...] = (2022,)) -> None:
-    """Every census source of the registry, for these millésimes, plus the catalogue."""
+def write_census(mirror: Path) -> None:
+    """Every census file the registry lists (each millésime), plus the catalogue."""
     write_catalogue(mirror)
-    for millesime in millesimes:
-        for kind in SOURCES:
-            if millesime in load_registry().sources[SOURCES[kind][0]].urls_by_millesime:
-                write_base_cc(mirror, kind, millesime)
+    for kind, (source_id, _) in SOURCES.items():
+        for millesime in load_registry().sources[source_id].urls_by_millesime:
+            write_base_cc(mirror, kind, millesime)
     write_serie_historique(mirror, 2022)

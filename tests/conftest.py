@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.census_fixtures import write_census
 from tests.mirror_server import MirrorServer
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -36,9 +37,12 @@ def pytest_configure(config):
 
 @pytest.fixture
 def mirror_dir(tmp_path: Path) -> Path:
-    """A private copy of the bundled sample mirror, which a test may damage."""
+    """A private copy of the bundled sample mirror, which a test may damage, completed
+    with SYNTHETIC census files in the real layouts (tests/census_fixtures.py): the
+    bundled mirror holds real files only, and none exists offline for them."""
     target = tmp_path / "mirror"
     shutil.copytree(SAMPLES, target)
+    write_census(target)
     return target
 
 

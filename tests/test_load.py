@@ -91,7 +91,8 @@ def test_a_missing_required_column_is_named_with_the_file(conn, comparateur, tmp
     assert path.name in error.value.message
     assert "sources.yaml" in error.value.message
     assert not conn.execute(
-        "select count(*) from duckdb_tables() where schema_name = 'raw'"
+        "select count(*) from duckdb_tables() where schema_name = 'raw' "
+        "and table_name = 'insee_comparateur'"
     ).fetchone()[0]
 
 
@@ -193,5 +194,6 @@ def test_a_row_with_extra_fields_is_refused_in_french(conn, comparateur, tmp_pat
         "n'a pas pu être lu" in error.value.message and "insee_comparateur" in error.value.message
     )
     assert not conn.execute(
-        "select count(*) from duckdb_tables() where schema_name = 'raw'"
+        "select count(*) from duckdb_tables() where schema_name = 'raw' "
+        "and table_name = 'insee_comparateur'"
     ).fetchone()[0]

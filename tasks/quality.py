@@ -40,6 +40,8 @@ RULES = {
     "expect_column_distinct_values_to_contain_set": "{column} contient {value_set}",
     "expect_column_unique_value_count_to_be_between": "le nombre de valeurs distinctes de "
     "{column} est compris entre {min_value} et {max_value}",
+    "expect_column_pair_values_a_to_be_greater_than_b": "{column_A} est supérieur ou égal à "
+    "{column_B}",
     "expect_table_row_count_to_be_between": "le nombre de lignes est compris entre {min_value} "
     "et {max_value}",
 }

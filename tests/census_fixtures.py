@@ -234,6 +234,30 @@ def write_serie_historique(mirror: Path, millesime: int, period_style: str = "ra
     )
 
 
+def populations_legales_csv(millesime: int) -> bytes:
+    """Melodi long layout of DS_POPULATIONS_REFERENCE: PMUN, PCAP, PTOT per place."""
+    lines = ['"GEO";"GEO_OBJECT";"FREQ";"POPREF_MEASURE";"TIME_PERIOD";"OBS_VALUE"']
+    for code in [*mel_codes(), *OTHERS]:
+        if code == "59070":
+            continue
+        level = "ARM" if code[:3] == "751" else "COM"
+        pmun = round(population(code, millesime))
+        pcap = round(pmun * 0.015)
+        for measure, value in (("PMUN", pmun), ("PCAP", pcap), ("PTOT", pmun + pcap)):
+            lines.append(f'"{code}";"{level}";"A";"{measure}";"{millesime}";"{value}"')
+    lines.append(f'"59";"DEP";"A";"PMUN";"{millesime}";"2600000"')
+    return ("\r\n".join(lines) + "\r\n").encode("utf-8")
+
+
+def write_populations_legales(mirror: Path, millesime: int) -> str:
+    name = f"DS_POPULATIONS_REFERENCE_{millesime}"
+    return write_zip(
+        mirror,
+        melodi_product_url("DS_POPULATIONS_REFERENCE", millesime),
+        {f"{name}_data.csv": populations_legales_csv(millesime)},
+    )
+
+
 def write_catalogue(mirror: Path, last_years: dict[str, int] | None = None) -> Path:
     """The real catalogue, where a test may announce a newer year for some datasets."""
     catalogue = json.loads(CATALOGUE.read_text(encoding="utf-8"))
@@ -262,3 +286,4 @@ def write_census(mirror: Path) -> None:
         for millesime in load_registry().sources[source_id].urls_by_millesime:
             write_base_cc(mirror, kind, millesime)
     write_serie_historique(mirror, 2022)
+    write_populations_legales(mirror, 2023)

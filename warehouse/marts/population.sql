@@ -1,7 +1,11 @@
 -- Population per commune and census millésime (COG of the run), with `is_mel`:
 -- sex and age bands, births and deaths of the six years before the millésime, and the
--- indicators the users charted. Counts are INSEE's weighted estimates (decimals).
+-- indicators the users charted, and the populations légales of the same year (a year
+-- whose census files are not out yet has its populations légales only). Counts are
+-- INSEE's weighted estimates (decimals); populations légales are whole numbers.
 -- A NULL value has its reason in `raisons_absence` ("variable : raison").
+--   population: the census population municipale (base-cc file or comparateur), else
+--     the population municipale légale of the same year (the same INSEE figure);
 --   indice_vieillissement: people aged 65+ per 100 people under 20;
 --   part_75_ans_plus: % of the population aged 75 or more;
 --   taux_mortalite / taux_natalite: deaths / births per year per 1 000 inhabitants,
@@ -40,6 +44,11 @@ pivoted as (
         max(valeur) filter (where variable = 'femmes_65_plus') as femmes_65_plus,
         max(valeur) filter (where variable = 'naissances_periode') as naissances_periode,
         max(valeur) filter (where variable = 'deces_periode') as deces_periode,
+        max(valeur) filter (where variable = 'population_municipale_legale')
+            as population_municipale_legale,
+        max(valeur) filter (where variable = 'population_comptee_a_part')
+            as population_comptee_a_part,
+        max(valeur) filter (where variable = 'population_totale') as population_totale,
         string_agg(variable || ' : ' || raison_absence, ' ; ' order by variable) filter (
             where raison_absence is not null
         ) as raisons_absence,
@@ -56,7 +65,7 @@ final as (
         pivoted.code_commune,
         communes.nom_commune,
         coalesce(communes.is_mel, false) as is_mel,
-        population,
+        coalesce(population, population_municipale_legale) as population,
         population_6_ans_avant,
         hommes,
         femmes,
@@ -75,6 +84,9 @@ final as (
         femmes_65_plus,
         naissances_periode,
         deces_periode,
+        population_municipale_legale,
+        population_comptee_a_part,
+        population_totale,
         round(
             100 * (hommes_65_plus + femmes_65_plus) / nullif(hommes_0_19 + femmes_0_19, 0), 1
         ) as indice_vieillissement,

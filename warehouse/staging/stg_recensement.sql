@@ -3,7 +3,8 @@
 -- and serie_historique marts).
 --
 -- 1. Sources: the base-cc files, the comparateur (its count variables, kept when no
---    base-cc file of the same millésime has them) and the série historique.
+--    base-cc file of the same millésime has them), the populations légales and the
+--    série historique.
 -- 2. Geography: codes are translated with staging.stg_passage_communes; municipal
 --    arrondissements (Paris 751xx, Marseille 132xx, Lyon 6938x) are dropped, their
 --    commune (75056, 13055, 69123) being in the files too: never counted twice.
@@ -71,6 +72,23 @@ serie_historique as (
     from staging.stg_insee_serie_historique
 ),
 
+populations_legales as (
+    select
+        source_id,
+        millesime,
+        millesime as annee,
+        null::integer as annee_debut_periode,
+        code_origine,
+        'population' as theme,
+        variable,
+        libelle,
+        unite,
+        null as code_indicateur,
+        valeur,
+        raison_absence
+    from staging.stg_insee_populations_legales
+),
+
 -- A base-cc file wins over the comparateur for the same millésime and variable.
 prioritised as (
     select * from base_cc
@@ -82,6 +100,8 @@ prioritised as (
         and base_cc.variable = comparateur.variable
         and base_cc.code_origine = comparateur.code_origine
     )
+    union all by name
+    select * from populations_legales
     union all by name
     select * from serie_historique
 ),

@@ -63,12 +63,10 @@ def build_files(communes: int, width: int, folder: Path) -> dict[str, list[tuple
             extra = [f"P{millesime % 100:02d}_X{i:03d}" for i in range(width - len(declared))]
             cells = []
             for index, name in enumerate([*declared, *extra]):
-                value = f"round(random() * 5000, 6)::varchar"
+                value = "round(random() * 5000, 6)::varchar"
                 if index % 7 == 3:  # a decimal comma, as in some real columns
                     value = f"replace({value}, '.', ',')"
-                cells.append(
-                    f"case when random() < 0.01 then 's' else {value} end as \"{name}\""
-                )
+                cells.append(f"case when random() < 0.01 then 's' else {value} end as \"{name}\"")
             csv_path = folder / f"{source_id}-{millesime}.CSV"
             conn.execute(
                 f"copy (select CODGEO, {', '.join(cells)} from codes) to '{csv_path}' "
@@ -83,8 +81,11 @@ def build_files(communes: int, width: int, folder: Path) -> dict[str, list[tuple
     return files
 
 
-MARTS = {"insee_evol_struct_pop": "population", "insee_logement": "logement",
-         "insee_familles": "familles"}
+MARTS = {
+    "insee_evol_struct_pop": "population",
+    "insee_logement": "logement",
+    "insee_familles": "familles",
+}
 
 
 def run_duckdb(files: dict[str, list[tuple[int, Path]]]) -> int:

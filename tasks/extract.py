@@ -65,9 +65,12 @@ def _millesimes_to_load(
     source: Source, catalogues: Catalogues | None, wanted: int | None
 ) -> list[Discovered]:
     """The newest millésime, and every older one the registry lists (each file of a
-    year holds only that year). A Melodi file holds the whole series: the newest only."""
+    year holds only that year). A Melodi file holds the whole series or the reference
+    year: always the newest of the catalogue, whatever --millesime asks of the others."""
+    if source.discovery and source.discovery.from_catalogue:
+        return [discover(source, catalogues, None)]
     found = discover(source, catalogues, wanted)
-    if wanted is not None or (source.discovery and source.discovery.from_catalogue):
+    if wanted is not None:
         return [found]
     older = [
         registered(source, year)

@@ -61,7 +61,8 @@ class Summary:
             *self._quality(bullet),
             *(["Marts en attente de données (ni contrôlés ni exportés) :"] if self.waiting else []),
             *(
-                f"{bullet}{mart} : source(s) jamais chargée(s) : {', '.join(sources)}"
+                f"{bullet}{mart} : vide ; parmi les sources qu'il lit, jamais chargées : "
+                f"{', '.join(sources)}"
                 for mart, sources in self.waiting.items()
             ),
             "Fichiers écrits :",

@@ -163,6 +163,7 @@ def test_every_registered_millesime_is_loaded_and_prefixes_follow_the_year(censu
         ("insee_familles", 2022),
         ("insee_logement", 2021),
         ("insee_logement", 2022),
+        ("insee_populations_legales", 2023),
         ("insee_serie_historique", 2022),
     ]
     assert query(
@@ -183,7 +184,8 @@ def test_the_marts_have_the_95_mel_communes_per_millesime(census_run):
             warehouse,
             f"select millesime, count(*) from marts.{mart} where is_mel group by 1 order by 1",
         )
-        expected = [(2021, 95), (2022, 95)] if mart != "population" else [(2022, 95)]
+        # population: 2022 from the census files, 2023 from the populations légales
+        expected = [(2021, 95), (2022, 95)] if mart != "population" else [(2022, 95), (2023, 95)]
         assert counts == expected, mart
 
 
@@ -231,8 +233,16 @@ def test_paris_arrondissements_are_never_counted_twice(census_run):
         "select count(*) from marts.population where code_commune like '751%'",
     ) == [(0,)]
     assert query(
-        warehouse, "select population from marts.population where code_commune = '75056'"
+        warehouse,
+        "select population from marts.population where code_commune = '75056' and millesime = 2022",
     ) == [(pytest.approx(population("75056", 2022)),)]
+    legal = query(
+        warehouse,
+        "select population_municipale_legale, population_totale from marts.population "
+        "where code_commune = '75056' and millesime = 2023",
+    )
+    pmun = round(population("75056", 2023))
+    assert legal == [(pmun, pmun + round(pmun * 0.015))]
 
 
 def test_the_indicators_follow_their_documented_definitions(census_run):

@@ -7,7 +7,17 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.conftest import SAMPLES
+from tests.conftest import ROOT, SAMPLES
+
+
+def demo_sources() -> str:
+    """The sources `make demo` refreshes (those of the bundled mirror, real files only)."""
+    makefile = (ROOT / "Makefile").read_text(encoding="utf-8")
+    return next(
+        line.split(":=", 1)[1].strip()
+        for line in makefile.splitlines()
+        if line.startswith("DEMO_SOURCES")
+    )
 
 
 def run(*args: str, tmp_path: Path) -> subprocess.CompletedProcess:
@@ -28,11 +38,15 @@ def run(*args: str, tmp_path: Path) -> subprocess.CompletedProcess:
 
 
 def test_refresh_prints_a_french_summary_then_sql_reads_the_warehouse(tmp_path):
-    done = run("refresh", tmp_path=tmp_path)
+    done = run("refresh", "--sources", demo_sources(), tmp_path=tmp_path)
     assert done.returncode == 0, done.stderr
     assert "Communes de la MEL trouvées : 95 (EPCI 200093201, COG" in done.stdout
     assert "insee_comparateur, millésime 2022 : téléchargé" in done.stdout
-    assert "data/outputs/comparateur.csv" in done.stdout.replace(str(tmp_path) + "/", "")
+    shown = done.stdout.replace(str(tmp_path) + "/", "")
+    for mart in ("population", "familles", "logement"):
+        assert f"data/outputs/{mart}.csv (95 lignes, communes de la MEL)" in shown
+    assert "data/outputs/comparateur.csv (2\u202f945 lignes" in shown
+    assert "serie_historique : vide ; parmi les sources qu'il lit, jamais chargées" in shown
 
     answer = run(
         "sql",
@@ -40,6 +54,36 @@ def test_refresh_prints_a_french_summary_then_sql_reads_the_warehouse(tmp_path):
         tmp_path=tmp_path,
     )
     assert answer.returncode == 0 and "true" in answer.stdout and "false" not in answer.stdout
+
+    # the three census themes, from the real counts of the comparateur
+    answer = run(
+        "sql",
+        "select p.population, l.part_logements_vacants, f.menages from marts.population p "
+        "join marts.logement l using (millesime, code_commune) "
+        "join marts.familles f using (millesime, code_commune) where code_commune = '59522'",
+        tmp_path=tmp_path,
+    )
+    assert answer.returncode == 0, answer.stderr
+    assert "1936.0" in answer.stdout and "2.9" in answer.stdout
+
+
+def test_millesimes_shows_what_the_insee_catalogue_announces(tmp_path):
+    done = run("millesimes", tmp_path=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert "insee_serie_historique : millésime 2022 (annoncé : 2022)" in done.stdout
+    assert "DS_RP_SERIE_HISTORIQUE_2022_CSV_FR" in done.stdout
+    assert "insee_logement : millésime 2022 (annoncé : 2022)" in done.stdout
+    assert "insee_populations_legales : millésime 2023 (annoncé : 2023)" in done.stdout
+    assert not (tmp_path / "opendata.duckdb").exists()
+
+
+def test_a_full_refresh_on_the_bundled_mirror_names_the_missing_census_file(tmp_path):
+    done = run("refresh", tmp_path=tmp_path)
+    assert done.returncode == 1
+    assert "ÉCHEC du rafraîchissement" in done.stderr
+    assert "le fichier miroir de https://www.insee.fr/" in done.stderr
+    assert "est absent" in done.stderr
+    assert not (tmp_path / "opendata.duckdb").exists()
 
 
 def test_an_unknown_source_fails_with_a_french_message(tmp_path):

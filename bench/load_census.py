@@ -8,9 +8,11 @@ upper-case `.CSV`, masked `s` cells and decimal commas; for each base-cc source 
 each millésime of the registry. It then measures, side by side, in one run, each in a
 fresh process (so that memory figures stay apart):
 
-  - duckdb: the project's own code: `load.load_source` for every file (declared
-    columns only, values as text), then `models.build` of every staging model and mart
-    (UNPIVOT, masked values, geography of the run, wide marts, indicators);
+  - duckdb: the project's own code, on a warehouse file as in production (memory
+    bounded by OPENDATA_DUCKDB_MEMORY, 1 GB by default): `load.load_source` for every
+    file (declared columns only, values as text), then `models.build` of every staging
+    model and mart (UNPIVOT, masked values, geography of the run, wide marts,
+    indicators);
   - pandas: read_csv(usecols, dtype=str) + melt + the same casts, geography and
     aggregation, pivot to the wide mart and the same shares.
 
@@ -89,14 +91,15 @@ MARTS = {
 
 
 def run_duckdb(files: dict[str, list[tuple[int, Path]]]) -> int:
-    import duckdb
-
     from tasks import load, models
     from tasks.registry import load_registry
+    from tasks.warehouse import connect
 
     registry = load_registry()
-    conn = duckdb.connect()
-    conn.execute("set threads = 2")
+    folder = next(iter(files.values()))[0][1].parent
+    warehouse = folder / f"entrepot-{'-'.join(sorted(files))}.duckdb"
+    warehouse.unlink(missing_ok=True)
+    conn = connect(warehouse)  # a warehouse on disk, memory bounded as in production
     load.prepare(conn, registry)
     samples = [  # the real référentiel of the Nord and the comparateur sample
         ("geo_communes", 2026, next((SAMPLES / "geo.api.gouv.fr").glob("communes@*"))),
@@ -112,6 +115,8 @@ def run_duckdb(files: dict[str, list[tuple[int, Path]]]) -> int:
         raw = _raw(source_id, millesime, path)
         load.load_source(conn, registry.sources[source_id], [(raw, path)])
     counts = models.build(conn, models.discover())
+    conn.close()
+    warehouse.unlink()
     return sum(counts[f"marts.{MARTS[source_id]}"] for source_id in files)
 
 

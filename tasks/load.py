@@ -86,6 +86,8 @@ def load_source(
     for raw, path in files:
         ignored |= _stage_file(conn, source, raw, path, millesime)
     _check_codes(conn, source)
+    if source.unique_key:
+        _check_unique(conn, source)
     rows = conn.execute("select count(*) from _entrant").fetchone()[0]
     _replace_rows(conn, table, millesime)
     conn.execute("drop table _entrant")
@@ -202,6 +204,24 @@ def _check_codes(conn: duckdb.DuckDBPyConnection, source: Source) -> None:
         where=f"{bad[0][0]} (source {source.id})",
         action=action,
     )
+
+
+def _check_unique(conn: duckdb.DuckDBPyConnection, source: Source) -> None:
+    """A file with one row per commune: a code twice would be added up, or one lost."""
+    key = quote_ident(source.key)
+    doubles = conn.execute(
+        f"select {key}::varchar, string_agg(_ligne::varchar, ', ' order by _ligne), "
+        f"any_value(_fichier) from _entrant group by {key} having count(*) > 1 "
+        f"order by min(_ligne) limit 10"
+    ).fetchall()
+    if doubles:
+        samples = " ; ".join(f"« {code} » lignes {lines}" for code, lines, _ in doubles)
+        raise InvalidData(
+            f"code(s) commune en double dans la colonne {source.key} : {samples}",
+            where=f"{doubles[0][2]} (source {source.id})",
+            action="le fichier a une ligne par commune : vérifiez le fichier du producteur "
+            "(une concaténation de deux extraits ?) ; rien n'a été chargé",
+        )
 
 
 def _replace_rows(conn: duckdb.DuckDBPyConnection, table: str, millesime: int) -> None:

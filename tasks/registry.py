@@ -95,6 +95,7 @@ class Source:
     member: str | None = None
     per_departement: bool = False
     facultative: bool = False
+    unique_key: bool = False
     discovery: Discovery | None = None
     urls_by_millesime: dict[int, str] = field(default_factory=dict)
     levels: Levels | None = None

@@ -18,6 +18,7 @@ class Settings:
     http_attempts: int
     http_backoff: float
     http_max_wait: float
+    duckdb_memory: str = "1GB"
 
     @property
     def raw_dir(self) -> Path:
@@ -38,6 +39,7 @@ class Settings:
             http_attempts=int(env.get("OPENDATA_HTTP_ATTEMPTS", "5")),
             http_backoff=float(env.get("OPENDATA_HTTP_BACKOFF", "2")),
             http_max_wait=float(env.get("OPENDATA_HTTP_MAX_WAIT", "120")),
+            duckdb_memory=env.get("OPENDATA_DUCKDB_MEMORY", "1GB"),
         )
 
 

@@ -45,7 +45,10 @@ def start_candidate(warehouse: Path) -> Path:
 
 
 def connect(path: Path) -> duckdb.DuckDBPyConnection:
-    return duckdb.connect(str(path))
+    """A read-write connection whose memory is bounded (it spills to disk beyond)."""
+    from tasks.settings import Settings
+
+    return duckdb.connect(str(path), config={"memory_limit": Settings.from_env().duckdb_memory})
 
 
 def promote(candidate: Path, warehouse: Path) -> None:

@@ -17,7 +17,7 @@ import pytest
 from flows.yearly_refresh import yearly_refresh
 from tasks import load
 from tasks.discovery import Catalogues, discover
-from tasks.errors import ConfigurationError, LayoutChanged, QualityGateFailed
+from tasks.errors import ConfigurationError, InvalidData, LayoutChanged, QualityGateFailed
 from tasks.http_client import SourceClient
 from tasks.mirror import mirror_relative_path
 from tasks.raw_store import RawFile
@@ -338,3 +338,22 @@ def test_the_real_logement_2021_extract_keeps_weighted_decimals_and_names_missin
         assert conn.execute(
             "select \"P21_LOG\" from raw.insee_logement where CODGEO = '59522'"
         ).fetchall() == [("810.3216470801",)]
+
+
+@pytest.mark.usefixtures("prefect_api")
+def test_a_commune_twice_in_a_census_file_is_refused(workspace, mirror_dir):
+    """Added up, a duplicated row would pass for a merged commune: refused, lines named."""
+    source = load_registry().sources["insee_familles"]
+    url = source.urls_by_millesime[2022]
+    path = mirror_dir / mirror_relative_path(url)
+    with zipfile.ZipFile(path) as archive:
+        (name,) = archive.namelist()
+        lines = archive.read(name).decode().splitlines()
+    sailly = next(line for line in lines if line.startswith("59522;"))
+    damaged = "\r\n".join([*lines, sailly]) + "\r\n"
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr(name, damaged)
+    with pytest.raises(InvalidData) as error:
+        yearly_refresh()
+    assert "code(s) commune en double dans la colonne CODGEO" in error.value.message
+    assert f"« 59522 » lignes {lines.index(sailly) + 1}, {len(lines) + 1}" in error.value.message

@@ -119,7 +119,34 @@ located as (
     )
 ),
 
-final as (
+-- Only a commune that absorbed another has several rows to add up: the others (almost
+-- all) pass through as they are, which keeps a national refresh fast. Duplicated codes
+-- within a file are refused at load time (`unique_key` in the registry).
+absorbing as (
+    select distinct code_commune from staging.stg_passage_communes
+    where code_origine <> code_commune
+),
+
+single as (
+    select
+        millesime,
+        annee,
+        code_commune,
+        theme,
+        variable,
+        libelle,
+        unite,
+        annee_debut_periode,
+        valeur,
+        raison_absence,
+        code_origine as codes_origine,
+        source_id as sources,
+        code_indicateur as codes_indicateur
+    from located
+    where code_commune not in (select code_commune from absorbing)
+),
+
+merged as (
     select
         millesime,
         annee,
@@ -130,8 +157,9 @@ final as (
         any_value(unite) as unite,
         any_value(annee_debut_periode) as annee_debut_periode,
         case
-            when bool_or(valeur is null and not (code_rattache and raison_absence like 'non renseignée%'))
-                then null
+            when bool_or(
+                valeur is null and not (code_rattache and raison_absence like 'non renseignée%')
+            ) then null
             else sum(valeur)
         end as valeur,
         string_agg(distinct raison_absence, ' ; ' order by raison_absence) filter (
@@ -141,7 +169,14 @@ final as (
         string_agg(distinct source_id, ' ' order by source_id) as sources,
         string_agg(distinct code_indicateur, ' ' order by code_indicateur) as codes_indicateur
     from located
+    where code_commune in (select code_commune from absorbing)
     group by millesime, annee, code_commune, theme, variable
+),
+
+final as (
+    select * from single
+    union all by name
+    select * from merged
 )
 
 select * from final

@@ -111,13 +111,17 @@ def run_duckdb(files: dict[str, list[tuple[int, Path]]]) -> int:
         ("insee_comparateur", 2022, next(SAMPLES.rglob("base_cc_comparateur_csv.zip"))),
     ]
     generated = [(s, m, path) for s, items in files.items() for m, path in items]
+    start = time.perf_counter()
     for source_id, millesime, path in [*samples, *generated]:
         raw = _raw(source_id, millesime, path)
         load.load_source(conn, registry.sources[source_id], [(raw, path)])
+    loaded = time.perf_counter()
     counts = models.build(conn, models.discover())
+    built = time.perf_counter()
     conn.close()
     warehouse.unlink()
-    return sum(counts[f"marts.{MARTS[source_id]}"] for source_id in files)
+    rows = sum(counts[f"marts.{MARTS[source_id]}"] for source_id in files)
+    return rows, loaded - start, built - loaded
 
 
 def _raw(source_id: str, millesime: int, path: Path):
@@ -143,13 +147,15 @@ def run_pandas(files: dict[str, list[tuple[int, Path]]]) -> int:
 
     registry = load_registry()
     passage = _passage()
-    rows = 0
+    rows, reading, start = 0, 0.0, time.perf_counter()
     for source_id, items in files.items():
         source = registry.sources[source_id]
         frames = []
         for millesime, path in items:
             columns = source.expected_columns(millesime)
+            before = time.perf_counter()
             frame = pd.read_csv(path, sep=";", dtype=str, usecols=columns, keep_default_na=False)
+            reading += time.perf_counter() - before
             long = frame.melt(id_vars="CODGEO", var_name="code_indicateur", value_name="brute")
             long["millesime"] = millesime
             names = {
@@ -176,7 +182,7 @@ def run_pandas(files: dict[str, list[tuple[int, Path]]]) -> int:
         for share, (part, whole) in _shares(source_id).items():
             wide[share] = (100 * wide[part] / wide[whole].replace(0, np.nan)).round(1)
         rows += len(wide)
-    return rows
+    return rows, reading, time.perf_counter() - start - reading
 
 
 def _passage() -> dict[str, str]:
@@ -207,13 +213,13 @@ def _shares(source_id: str) -> dict[str, tuple[str, str]]:
 
 def measure(name: str, files: dict, queue: mp.Queue) -> None:
     start = time.perf_counter()
-    rows = {"duckdb": run_duckdb, "pandas": run_pandas}[name](files)
+    rows, reading, transforming = {"duckdb": run_duckdb, "pandas": run_pandas}[name](files)
     elapsed = time.perf_counter() - start
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # kB -> MB (Linux)
-    queue.put((rows, elapsed, peak))
+    queue.put((rows, elapsed, reading, transforming, peak))
 
 
-def run(name: str, files: dict) -> tuple[int, float, float]:
+def run(name: str, files: dict) -> tuple[int, float, float, float, float]:
     context = mp.get_context("spawn")  # a fresh process each: memory figures stay apart
     queue = context.Queue()
     process = context.Process(target=measure, args=(name, files, queue))
@@ -240,19 +246,25 @@ def main() -> None:
             f"{args.communes} communes × {args.colonnes} colonnes chacun, "
             f"{size / 1e6:.0f} Mo compressés, générés en {time.perf_counter() - start:.0f} s"
         )
+        print(
+            "secondes : total (lecture des fichiers + transformation) ; rapport = pandas / duckdb"
+        )
         header = (
-            f"{'périmètre':<24} {'lignes':>8} {'duckdb (s)':>10} {'pandas (s)':>10} "
-            f"{'rapport':>8} {'duckdb (Mo)':>11} {'pandas (Mo)':>11}"
+            f"{'périmètre':<22} {'lignes':>7} {'duckdb':>17} {'pandas':>17} "
+            f"{'rapport':>18} {'Mo duckdb':>9} {'Mo pandas':>9}"
         )
         print(header)
         scopes = [(source_id, {source_id: files[source_id]}) for source_id in BASE_CC]
         scopes.append(("tout le recensement", files))
         for label, scope in scopes:
-            rows, fast, fast_mb = run("duckdb", scope)
-            pd_rows, slow, slow_mb = run("pandas", scope)
+            rows, fast, fast_read, fast_work, fast_mb = run("duckdb", scope)
+            pd_rows, slow, slow_read, slow_work, slow_mb = run("pandas", scope)
             print(
-                f"{label:<24} {rows:>8} {fast:>10.1f} {slow:>10.1f} {slow / fast:>7.1f}× "
-                f"{fast_mb:>11.0f} {slow_mb:>11.0f}"
+                f"{label:<22} {rows:>7} "
+                f"{fast:>5.1f} ({fast_read:>4.1f}+{fast_work:>4.1f}) "
+                f"{slow:>5.1f} ({slow_read:>4.1f}+{slow_work:>4.1f}) "
+                f"{slow / fast:>4.1f}× ({slow_read / fast_read:.1f}×+{slow_work / fast_work:.1f}×) "
+                f"{fast_mb:>9.0f} {slow_mb:>9.0f}"
             )
             if rows != pd_rows:
                 print(f"  attention : {rows} lignes (duckdb) contre {pd_rows} (pandas)")

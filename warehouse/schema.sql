@@ -71,6 +71,16 @@ create or replace macro raison_absence_recensement(brute) as
             then 'valeur illisible : ' || trim(brute)
     end;
 
+-- Wide census marts: the reasons of the NULL cells of a row ("rp_hlm : secret
+-- statistique ; …") and the sources it was built from, as aggregates over its variables.
+create or replace macro raisons_absence_liste(variable, raison) as
+    string_agg(variable || ' : ' || raison, ' ; ' order by variable) filter (
+        where raison is not null
+    );
+
+create or replace macro sources_liste(sources) as
+    array_to_string(list_sort(list_distinct(flatten(list(string_split(sources, ' '))))), ' ');
+
 create table if not exists ref.territoire (
     epci varchar not null,
     nom varchar not null

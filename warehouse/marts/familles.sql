@@ -31,12 +31,8 @@ pivoted as (
         max(valeur) filter (where variable = 'pop_65_79_seules') as pop_65_79_seules,
         max(valeur) filter (where variable = 'pop_80_plus') as pop_80_plus,
         max(valeur) filter (where variable = 'pop_80_plus_seules') as pop_80_plus_seules,
-        string_agg(variable || ' : ' || raison_absence, ' ; ' order by variable) filter (
-            where raison_absence is not null
-        ) as raisons_absence,
-        array_to_string(
-            list_sort(list_distinct(flatten(list(string_split(sources, ' '))))), ' '
-        ) as sources
+        raisons_absence_liste(variable, raison_absence) as raisons_absence,
+        sources_liste(sources) as sources
     from valeurs
     group by millesime, code_commune
 ),

@@ -43,12 +43,8 @@ pivoted as (
         max(valeur) filter (where variable = 'menages_emmenages_5_9_ans') as emmenages_5_9_ans,
         max(valeur) filter (where variable = 'menages_emmenages_10_ans_plus')
             as emmenages_10_ans_plus,
-        string_agg(variable || ' : ' || raison_absence, ' ; ' order by variable) filter (
-            where raison_absence is not null
-        ) as raisons_absence,
-        array_to_string(
-            list_sort(list_distinct(flatten(list(string_split(sources, ' '))))), ' '
-        ) as sources
+        raisons_absence_liste(variable, raison_absence) as raisons_absence,
+        sources_liste(sources) as sources
     from valeurs
     group by millesime, code_commune
 ),

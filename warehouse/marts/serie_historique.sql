@@ -31,9 +31,7 @@ pivoted as (
         max(valeur) filter (where variable = 'residences_principales') as residences_principales,
         max(valeur) filter (where variable = 'residences_secondaires') as residences_secondaires,
         max(valeur) filter (where variable = 'logements_vacants') as logements_vacants,
-        string_agg(variable || ' : ' || raison_absence, ' ; ' order by variable) filter (
-            where raison_absence is not null
-        ) as raisons_absence
+        raisons_absence_liste(variable, raison_absence) as raisons_absence
     from valeurs
     group by millesime, annee, code_commune
 ),

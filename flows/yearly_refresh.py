@@ -37,7 +37,10 @@ def yearly_refresh(
     """Rafraîchit l'entrepôt depuis les sources nationales, contrôle, exporte et publie.
 
     Args:
-        millesime: millésime du recensement attendu (vide : le plus récent publié).
+        millesime: millésime du recensement attendu pour les fichiers publiés par année
+            (base-cc, comparateur) ; vide : le plus récent annoncé par l'INSEE, plus les
+            millésimes antérieurs du registre. Les fichiers Melodi (série historique,
+            populations légales) prennent toujours le dernier.
         cog: millésime du Code officiel géographique (vide : année en cours).
         sources: sources du registre à rafraîchir, par exemple insee_comparateur (vide : toutes).
         perimetres: périmètres à publier : mel et/ou le code d'une commune volontaire, par

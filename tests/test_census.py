@@ -251,7 +251,7 @@ def test_the_indicators_follow_their_documented_definitions(census_run):
     ageing, band_gap = query(
         warehouse,
         "select indice_vieillissement, ecart_tranches_age from marts.population "
-        "where code_commune = '59522'",
+        "where code_commune = '59522' and millesime = 2022",
     )[0]
     expected = (
         100
@@ -260,6 +260,16 @@ def test_the_indicators_follow_their_documented_definitions(census_run):
     )
     assert ageing == pytest.approx(expected, abs=0.05)
     assert abs(band_gap) < 1
+    by_sex = query(
+        warehouse,
+        "select hommes_75_89, femmes_90_plus, ecart_sexes from marts.population "
+        "where code_commune = '59522' and millesime = 2022",
+    )[0]
+    assert by_sex[:2] == (
+        pytest.approx(pop["hommes_75_89"], abs=1e-5),
+        pytest.approx(pop["femmes_90_plus"], abs=1e-5),
+    )
+    assert abs(by_sex[2]) < 1e-6
     parts = query(
         warehouse,
         "select millesime, part_familles_monoparentales, evolution_part_monoparentales "

@@ -11,7 +11,8 @@
 --   taux_mortalite / taux_natalite: deaths / births per year per 1 000 inhabitants,
 --     over the six years before the millésime, of the mean of the two census
 --     populations (millésime −6 and millésime);
---   ecart_tranches_age: population − sum of the seven age bands (rounding: within ±1).
+--   ecart_tranches_age: population − sum of the seven age bands (rounding: within ±1);
+--   ecart_sexes: population − (hommes + femmes).
 with valeurs as (
     select * from staging.stg_recensement where theme = 'population'
 ),
@@ -36,6 +37,20 @@ pivoted as (
         max(valeur) filter (where variable = 'pop_60_74') as pop_60_74,
         max(valeur) filter (where variable = 'pop_75_89') as pop_75_89,
         max(valeur) filter (where variable = 'pop_90_plus') as pop_90_plus,
+        max(valeur) filter (where variable = 'hommes_0_14') as hommes_0_14,
+        max(valeur) filter (where variable = 'hommes_15_29') as hommes_15_29,
+        max(valeur) filter (where variable = 'hommes_30_44') as hommes_30_44,
+        max(valeur) filter (where variable = 'hommes_45_59') as hommes_45_59,
+        max(valeur) filter (where variable = 'hommes_60_74') as hommes_60_74,
+        max(valeur) filter (where variable = 'hommes_75_89') as hommes_75_89,
+        max(valeur) filter (where variable = 'hommes_90_plus') as hommes_90_plus,
+        max(valeur) filter (where variable = 'femmes_0_14') as femmes_0_14,
+        max(valeur) filter (where variable = 'femmes_15_29') as femmes_15_29,
+        max(valeur) filter (where variable = 'femmes_30_44') as femmes_30_44,
+        max(valeur) filter (where variable = 'femmes_45_59') as femmes_45_59,
+        max(valeur) filter (where variable = 'femmes_60_74') as femmes_60_74,
+        max(valeur) filter (where variable = 'femmes_75_89') as femmes_75_89,
+        max(valeur) filter (where variable = 'femmes_90_plus') as femmes_90_plus,
         max(valeur) filter (where variable = 'hommes_0_19') as hommes_0_19,
         max(valeur) filter (where variable = 'hommes_20_64') as hommes_20_64,
         max(valeur) filter (where variable = 'hommes_65_plus') as hommes_65_plus,
@@ -72,6 +87,20 @@ final as (
         pop_60_74,
         pop_75_89,
         pop_90_plus,
+        hommes_0_14,
+        hommes_15_29,
+        hommes_30_44,
+        hommes_45_59,
+        hommes_60_74,
+        hommes_75_89,
+        hommes_90_plus,
+        femmes_0_14,
+        femmes_15_29,
+        femmes_30_44,
+        femmes_45_59,
+        femmes_60_74,
+        femmes_75_89,
+        femmes_90_plus,
         hommes_0_19,
         hommes_20_64,
         hommes_65_plus,
@@ -99,6 +128,7 @@ final as (
             - (pop_0_14 + pop_15_29 + pop_30_44 + pop_45_59 + pop_60_74 + pop_75_89 + pop_90_plus),
             3
         ) as ecart_tranches_age,
+        round(population - (hommes + femmes), 3) as ecart_sexes,
         raisons_absence,
         sources
     from pivoted

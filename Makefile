@@ -10,7 +10,7 @@ export PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS ?= 120
 export PREFECT_SERVER_ANALYTICS_ENABLED := false
 export DO_NOT_TRACK := 1
 
-.PHONY: install demo test lint format mirror publish-demo ui stop clean compose-lint-tool
+.PHONY: install demo quality test lint format mirror publish-demo ui stop clean compose-lint-tool
 
 install: $(VENV_STAMP)
 
@@ -28,6 +28,10 @@ demo: install
 	OPENDATA_MIRROR=$(CURDIR)/samples/mirror $(UV) run --frozen opendata-mel refresh \
 		--sources $(DEMO_SOURCES)
 	OPENDATA_MIRROR=$(CURDIR)/samples/mirror $(UV) run --frozen opendata-mel millesimes
+
+# The latest quality results of the warehouse, in French (after `make demo`).
+quality: install
+	$(UV) run --frozen opendata-mel qualite
 
 # The publication tests run a real udata (data.gouv.fr's software), which needs a
 # virtualenv of its own (see tests/udata/requirements.txt).

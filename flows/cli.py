@@ -49,6 +49,10 @@ def _parser() -> argparse.ArgumentParser:
         "télécharger d'autre ni modifier l'entrepôt)",
     )
     millesimes.set_defaults(run=_millesimes)
+    qualite = commands.add_parser(
+        "qualite", help="résultats du dernier contrôle qualité, en clair (lecture seule)"
+    )
+    qualite.set_defaults(run=_qualite)
     sql = commands.add_parser("sql", help="interroger l'entrepôt (lecture seule)")
     sql.add_argument(
         "requete", help='par exemple : "select count(*) from marts.communes where is_mel"'
@@ -155,6 +159,29 @@ def _millesimes(args: argparse.Namespace) -> int:
         print(f"ÉCHEC de la découverte des millésimes.\n{error.message}", file=sys.stderr)
         return 1
     print("Millésimes des sources du recensement\n" + "\n".join(lines))
+    return 0
+
+
+def _qualite(args: argparse.Namespace) -> int:
+    import duckdb
+
+    from tasks.quality_report import latest_report
+    from tasks.settings import Settings
+
+    warehouse = Settings.from_env().warehouse
+    if not warehouse.exists():
+        print(f"Entrepôt absent ({warehouse}) : lancez d'abord `make demo`.", file=sys.stderr)
+        return 1
+    with duckdb.connect(str(warehouse), read_only=True) as conn:
+        has_history = conn.execute(
+            "select count(*) from duckdb_tables() "
+            "where schema_name = 'meta' and table_name = 'validations'"
+        ).fetchall()[0][0]
+        report = latest_report(conn) if has_history else None
+    if report is None:
+        print("Aucun contrôle qualité enregistré : lancez d'abord `make demo`.", file=sys.stderr)
+        return 1
+    print(report)
     return 0
 
 

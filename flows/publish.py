@@ -52,7 +52,8 @@ def publish(
             )
         has_key = check_api_key(environment, dry_run)
         with locked(settings.warehouse):
-            outcomes = outcomes if outcomes is not None else check_quality(settings.warehouse)
+            if outcomes is None:
+                outcomes = check_quality(settings.warehouse).outcomes
             plans = [
                 publish_dataset(
                     fiche, code, catalog, environment, registry, settings, outcomes, dry_run, force

@@ -1,4 +1,8 @@
-"""The yearly refresh: national sources → raw → staging → marts → quality gate → CSV."""
+"""The yearly refresh: national sources → raw → staging → marts → quality gate → CSV.
+
+A mart that fails a critical expectation is kept back with everything built from it;
+the others are exported and published, and the run then ends as failed, naming it.
+"""
 
 from __future__ import annotations
 
@@ -14,8 +18,11 @@ from tasks.pipeline import (
     commit_exports,
     enforce_quality,
     fetch_source,
+    keep_validated_marts,
     load_sources,
     marts_awaiting_data,
+    record_quality,
+    report_quality,
     stage_exports,
 )
 from tasks.registry import load_registry
@@ -62,16 +69,26 @@ def yearly_refresh(
             loads = load_sources(path, registry, fetched, settings)
             counts = build_models(path)
             waiting = marts_awaiting_data(path)
-            outcomes = check_quality(path)
-            enforce_quality(outcomes)
-            staged = stage_exports(path, settings.outputs_dir)
+            validation = check_quality(path, settings.quality_docs_dir)
+            record_quality(path, validation)
+            keep_validated_marts(path, settings.warehouse, validation)
+            staged = stage_exports(path, settings.outputs_dir, validation)
         exported = commit_exports(staged)
-        summary = summarize(settings, registry, fetched, loads, counts, outcomes, exported, waiting)
+        report_quality(validation)
+        summary = summarize(
+            settings, registry, fetched, loads, counts, validation, exported, waiting
+        )
         summary.publication = publish(
-            env=env, dry_run=dry_run, perimetres=perimetres, force=force, outcomes=outcomes
+            env=env,
+            dry_run=dry_run,
+            perimetres=perimetres,
+            force=force,
+            outcomes=validation.outcomes,
         )
         create_markdown_artifact(key="resume-rafraichissement", markdown=summary.markdown())
         get_run_logger().info(
             "%s (détail : artefact « resume-rafraichissement »)", summary.headline()
         )
+        # A blocked mart ends the run as failed, once everything else has gone on.
+        enforce_quality(validation)
         return summary

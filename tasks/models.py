@@ -98,6 +98,20 @@ def _require_raw_tables(conn: duckdb.DuckDBPyConnection, model: Model) -> None:
 
 def raw_sources(model: Model, models: list[Model]) -> set[str]:
     """The raw tables a model reads, directly or through other models."""
+    return {ref.split(".", 1)[1] for ref in _upstream(model, models) if ref.startswith("raw.")}
+
+
+def upstream_marts(model: Model, models: list[Model]) -> set[str]:
+    """The other marts a model is built from, directly or through staging models."""
+    return {
+        ref.split(".", 1)[1]
+        for ref in _upstream(model, models)
+        if ref.startswith("marts.") and ref != model.table
+    }
+
+
+def _upstream(model: Model, models: list[Model]) -> set[str]:
+    """Every table a model reads, directly or through other models."""
     by_table = {m.table: m for m in models}
     seen, pending, found = set(), [model.table], set()
     while pending:
@@ -106,10 +120,8 @@ def raw_sources(model: Model, models: list[Model]) -> set[str]:
             continue
         seen.add(table)
         for ref in by_table[table].references() if table in by_table else ():
-            if ref.startswith("raw."):
-                found.add(ref.split(".", 1)[1])
-            else:
-                pending.append(ref)
+            found.add(ref)
+            pending.append(ref)
     return found
 
 

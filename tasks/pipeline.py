@@ -7,14 +7,16 @@ from pathlib import Path
 
 import duckdb
 from prefect import task
+from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
 
-from tasks import discovery, exports, extract, load, models, quality
+from tasks import discovery, exports, extract, load, models, quality, quality_report
+from tasks.catalog import load_catalog
 from tasks.http_client import SourceClient
 from tasks.raw_store import RawStore
 from tasks.registry import Registry, Source
 from tasks.settings import Settings
-from tasks.warehouse import connect
+from tasks.warehouse import connect, keep_validated
 
 # Idempotence comes from the raw manifest and meta.chargements, not from Prefect's cache.
 _TASK = {"cache_policy": NO_CACHE}
@@ -59,18 +61,35 @@ def build_models(candidate: Path) -> dict[str, int]:
 
 
 @task(name="controler-qualite", **_TASK)
-def check_quality(warehouse: Path) -> list[quality.Outcome]:
-    """Validate every mart of a warehouse (the candidate, or the one in service).
+def check_quality(warehouse: Path, docs_folder: Path | None = None) -> quality.Validation:
+    """Validate every mart of a warehouse (the candidate, or the one in service), and say
+    which marts are blocked.
 
     A mart still waiting for its first data (facultative sources never loaded) is not
     validated: `awaiting_data` names it in the summary."""
     every = models.discover()
     marts = [model for model in every if model.layer == "marts"]
     quality.suites_for(marts)  # every mart has a valid suite, even one waiting for data
+    published = {fiche.mart: fiche.cle for fiche in load_catalog().fiches}
     with duckdb.connect(str(warehouse), read_only=True) as conn:
         waiting = models.awaiting_data(conn, every)
         ready = [mart for mart in marts if mart.name not in waiting]
-        return quality.validate(conn, quality.suites_for(ready))
+        validation = quality.validate(
+            conn, quality.suites_for(ready), published, _run_id(), docs_folder
+        )
+    validation.blocked = quality.blocked_marts(validation.outcomes, every)
+    return validation
+
+
+@task(name="historiser-controles", **_TASK)
+def record_quality(candidate: Path, validation: quality.Validation) -> None:
+    with connect(candidate) as conn:
+        quality_report.record(conn, validation)
+
+
+@task(name="garder-marts-valides", **_TASK)
+def keep_validated_marts(candidate: Path, warehouse: Path, validation: quality.Validation) -> None:
+    keep_validated(candidate, warehouse, list(validation.blocked))
 
 
 @task(name="reperer-marts-sans-donnees", **_TASK)
@@ -79,20 +98,43 @@ def marts_awaiting_data(warehouse: Path) -> dict[str, list[str]]:
         return models.awaiting_data(conn, models.discover())
 
 
+@task(name="rapport-qualite", **_TASK)
+def report_quality(validation: quality.Validation) -> None:
+    """The validation as a Prefect artifact: per mart, then each failure with samples."""
+    create_markdown_artifact(
+        key="controle-qualite",
+        markdown=quality_report.markdown(validation),
+        description=f"{len(validation.blocked)} mart(s) bloqué(s)",
+    )
+
+
 @task(name="appliquer-barriere-qualite", **_TASK)
-def enforce_quality(outcomes: list[quality.Outcome]) -> None:
-    quality.enforce(outcomes)
+def enforce_quality(validation: quality.Validation) -> None:
+    quality.enforce(validation)
 
 
 @task(name="preparer-exports", **_TASK)
-def stage_exports(candidate: Path, folder: Path) -> list[exports.Export]:
+def stage_exports(
+    candidate: Path, folder: Path, validation: quality.Validation
+) -> list[exports.Export]:
+    """The validated marts only: a blocked mart's file keeps its last validated version."""
     every = models.discover()
     with connect(candidate) as conn:
         waiting = models.awaiting_data(conn, every)
-        marts = [m.name for m in every if m.layer == "marts" and m.name not in waiting]
+        marts = [
+            m.name
+            for m in every
+            if m.layer == "marts" and m.name not in waiting and m.name not in validation.blocked
+        ]
         return exports.stage(conn, marts, folder)
 
 
 @task(name="publier-exports", **_TASK)
 def commit_exports(staged: list[exports.Export]) -> list[exports.Export]:
     return exports.commit(staged)
+
+
+def _run_id() -> str | None:
+    from prefect.runtime import flow_run
+
+    return flow_run.id

@@ -9,7 +9,7 @@ from pathlib import Path
 from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
-from tasks import publication, publish, quality
+from tasks import models, publication, publish, quality
 from tasks.catalog import Catalog, Environment, Fiche, record_dataset_id
 from tasks.datagouv import DataGouvClient
 from tasks.errors import ConfigurationError
@@ -114,13 +114,17 @@ def _record_id(fiche: Fiche, perimetre: str, env: str, dataset_id: str) -> None:
 
 
 def _blocking_reason(fiche: Fiche, outcomes: list[quality.Outcome]) -> str | None:
-    """Why a dataset may not be published: its suite failed, or did not run at all."""
+    """Why a dataset may not be published: its suite failed or did not run at all, or
+    it is built from a mart that is blocked."""
     own = [o for o in outcomes if o.mart == fiche.suite]
     if not own:
         return f"aucun contrôle de la suite « {fiche.suite} » : rien n'est publié sans contrôle"
     failed = [o for o in own if o.severity == "critical" and not o.success]
     if failed:
         return "attente(s) critique(s) en échec : " + " ; ".join(o.describe() for o in failed[:3])
+    blocked = quality.blocked_marts(outcomes, models.discover())
+    if fiche.mart in blocked:
+        return f"mart {fiche.mart} bloqué : {blocked[fiche.mart]}"
     return None
 
 

@@ -33,13 +33,16 @@ class Summary:
     model_counts: dict[str, int] = field(default_factory=dict)
     publication: PublicationReport | None = None
     waiting: dict[str, list[str]] = field(default_factory=dict)
+    blocked: dict[str, str] = field(default_factory=dict)
+    docs: Path | None = None
 
     def headline(self) -> str:
         passed = sum(o.success for o in self.outcomes)
+        blocked = f", {len(self.blocked)} mart(s) bloqué(s)" if self.blocked else ""
         return (
             f"Rafraîchissement terminé : {self.mel_count} communes de la MEL, "
             f"{passed}/{len(self.outcomes)} contrôles réussis, "
-            f"{len(self.exports)} fichier(s) écrit(s)"
+            f"{len(self.exports)} fichier(s) écrit(s){blocked}"
         )
 
     def markdown(self) -> str:
@@ -82,6 +85,13 @@ class Summary:
             f"Contrôles qualité : {passed} réussi(s), {len(self.outcomes) - passed} en échec "
             f"dont {len(warnings)} avertissement(s) non bloquant(s)",
             *(f"{bullet}avertissement : {o.describe()}" for o in warnings),
+            *(
+                f"{bullet}BLOQUÉ : {mart} ({why}) : ni exporté ni publié, l'entrepôt garde sa "
+                "dernière version validée"
+                for mart, why in self.blocked.items()
+            ),
+            *([f"Rapport qualité détaillé (Data Docs) : {_shown(self.docs)}"] if self.docs else []),
+            "Résultats en clair : uv run opendata-mel qualite (ou make quality)",
         ]
 
 
@@ -104,7 +114,7 @@ def _loaded(report: LoadReport) -> str:
 
 
 def summarize(
-    settings, registry, fetched, loads, counts, outcomes, exported, waiting=None
+    settings, registry, fetched, loads, counts, validation, exported, waiting=None
 ) -> Summary:
     mel_count, cog = mel_membership(settings.warehouse)
     return Summary(
@@ -113,11 +123,13 @@ def summarize(
         mel_count,
         cog,
         registry.territoire.epci,
-        outcomes,
+        validation.outcomes,
         exported,
         settings.warehouse,
         counts,
         waiting=waiting or {},
+        blocked=dict(validation.blocked),
+        docs=validation.docs,
     )
 
 

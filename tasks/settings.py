@@ -28,6 +28,11 @@ class Settings:
     def outputs_dir(self) -> Path:
         return self.data_dir / "outputs"
 
+    @property
+    def quality_docs_dir(self) -> Path:
+        """The GX Data Docs of the latest validation (static HTML)."""
+        return self.data_dir / "qualite" / "data-docs"
+
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
         env = dict(os.environ if env is None else env)

@@ -12,6 +12,7 @@ from pathlib import Path
 import duckdb
 
 from tasks.errors import OpenDataError
+from tasks.sql import quote_ident
 
 
 def candidate_path(warehouse: Path) -> Path:
@@ -49,6 +50,39 @@ def connect(path: Path) -> duckdb.DuckDBPyConnection:
     from tasks.settings import Settings
 
     return duckdb.connect(str(path), config={"memory_limit": Settings.from_env().duckdb_memory})
+
+
+def keep_validated(candidate: Path, warehouse: Path, blocked: list[str]) -> None:
+    """Blocked marts keep, in the candidate, their version of the warehouse in service
+    (the last validated one; an empty table of the new layout when there is none). The
+    refused versions go to the schema `rejets` for inspection, replacing the previous
+    run's."""
+    with connect(candidate) as conn:
+        conn.execute("drop schema if exists rejets cascade")
+        if not blocked:
+            return
+        conn.execute("create schema rejets")
+        in_service = set()
+        if warehouse.exists():
+            path = str(warehouse).replace("'", "''")
+            conn.execute(f"attach '{path}' as en_service (read_only)")
+            in_service = {
+                row[0]
+                for row in conn.execute(
+                    "select table_name from duckdb_tables() "
+                    "where database_name = 'en_service' and schema_name = 'marts'"
+                ).fetchall()
+            }
+        for mart in blocked:
+            name = quote_ident(mart)
+            conn.execute(f"create table rejets.{name} as select * from marts.{name}")
+            previous = f"en_service.marts.{name}" if mart in in_service else None
+            conn.execute(
+                f"create or replace table marts.{name} as "
+                + (f"select * from {previous}" if previous else f"from rejets.{name} limit 0")
+            )
+        if warehouse.exists():
+            conn.execute("detach en_service")
 
 
 def promote(candidate: Path, warehouse: Path) -> None:

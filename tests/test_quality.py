@@ -98,46 +98,140 @@ def test_a_mart_without_suite_is_refused(tmp_path):
     assert "communes" in error.value.message and "comparateur" in error.value.message
 
 
+def communes_table(conn, rows: str = "") -> None:
+    conn.execute("create schema if not exists marts")
+    conn.execute(
+        "create or replace table marts.communes as select * from (values "
+        + (
+            rows
+            or "('59522', 'Sailly-lez-Lannoy', true, 12.5), "
+            "('1001', 'Abergement-Clémenciat', false, 140.0), ('59350', 'Lille', true, 40.0)"
+        )
+        + ") t(code_commune, nom_commune, is_mel, part_test)"
+    )
+
+
+FAILING = [
+    {
+        "type": "expect_column_values_to_match_regex",
+        "kwargs": {"column": "code_commune", "regex": "^\\d{5}$"},
+        "meta": {"severity": "critical"},
+    },
+    {
+        "type": "expect_column_values_to_not_be_null",
+        "kwargs": {"column": "colonne_disparue"},
+        "meta": {"severity": "critical"},
+    },
+    {
+        "type": "expect_column_sum_to_be_between",
+        "kwargs": {"column": "is_mel", "min_value": 95, "max_value": 95},
+        "meta": {"severity": "warning"},
+    },
+]
+
+
 def test_failures_name_the_rule_column_and_communes(tmp_path):
     conn = duckdb.connect()
-    conn.execute("create schema marts")
-    conn.execute(
-        "create table marts.communes as select * from (values "
-        "('59522', 'Sailly-lez-Lannoy', true), ('1001', 'Abergement-Clémenciat', false), "
-        "('59350', 'Lille', true)) t(code_commune, nom_commune, is_mel)"
-    )
-    path = write_suite(
-        tmp_path,
-        [
-            {
-                "type": "expect_column_values_to_match_regex",
-                "kwargs": {"column": "code_commune", "regex": "^\\d{5}$"},
-                "meta": {"severity": "critical"},
-            },
-            {
-                "type": "expect_column_values_to_not_be_null",
-                "kwargs": {"column": "colonne_disparue"},
-                "meta": {"severity": "critical"},
-            },
-            {
-                "type": "expect_column_sum_to_be_between",
-                "kwargs": {"column": "is_mel", "min_value": 95, "max_value": 95},
-                "meta": {"severity": "warning"},
-            },
-        ],
-    )
-    outcomes = quality.validate(conn, [quality.load_suite(path)])
-    by_type = {o.expectation: o for o in outcomes}
+    communes_table(conn)
+    path = write_suite(tmp_path, FAILING)
+    validation = quality.validate(conn, [quality.load_suite(path)], docs_folder=tmp_path / "docs")
+    by_type = {o.expectation: o for o in validation.outcomes if o.origin == quality.SUITE}
     regex = by_type["expect_column_values_to_match_regex"]
     vanished = by_type["expect_column_values_to_not_be_null"]
     count = by_type["expect_column_sum_to_be_between"]
     assert not regex.success and regex.unexpected_count == 1
     assert regex.samples == ["1001 Abergement-Clémenciat : '1001'"]
+    # an expectation on a column that no longer exists names the column and the mart
     assert not vanished.success and "colonne_disparue" in vanished.describe()
-    assert "n'existe pas" in vanished.describe()
+    assert "n'existe pas" in vanished.describe() and "[communes]" in vanished.describe()
     assert not count.success and count.observed == 2 and count.severity == "warning"
+    # the common check on shares: part_test = 140 is named with its commune
+    share = next(o for o in validation.outcomes if o.column == "part_test")
+    assert share.origin == quality.COMMON and not share.success
+    assert share.samples == ["1001 Abergement-Clémenciat : 140.0"]
+
+    validation.blocked = quality.blocked_marts(validation.outcomes, models.discover())
+    # communes failed: every mart built from it is blocked too
+    assert validation.blocked["communes"] == "3 attente(s) critique(s) en échec"
+    assert "construit à partir du mart bloqué communes" in validation.blocked["population"]
     with pytest.raises(QualityGateFailed) as error:
-        quality.enforce(outcomes)
-    assert "2 attente(s) critique(s)" in error.value.message  # the warning does not block
-    assert "code_commune respecte le motif" in error.value.message
-    quality.enforce([count])  # a warning alone never raises
+        quality.enforce(validation)
+    message = error.value.message
+    assert "3 attente(s) critique(s)" in message  # the warning does not block
+    assert "code_commune respecte le motif" in message and "population" in message
+    validation.blocked = quality.blocked_marts([count], models.discover())
+    quality.enforce(validation)  # a warning alone never raises
+
+    # the Data Docs show the failure, in French, with the commune beside the value
+    page = validation.docs_pages["communes"].read_text(encoding="utf-8")
+    assert validation.docs == tmp_path / "docs" / "index.html" and validation.docs.exists()
+    assert "[bloquante] code_commune respecte le motif" in page
+    assert "Abergement-Clémenciat" in page and "1001" in page
+
+
+def test_a_mart_with_zero_rows_fails_its_common_check(tmp_path):
+    conn = duckdb.connect()
+    communes_table(conn)
+    conn.execute("delete from marts.communes")
+    path = write_suite(tmp_path, FAILING[:1])
+    validation = quality.validate(conn, [quality.load_suite(path)])
+    empty = next(o for o in validation.outcomes if o.expectation.startswith("expect_table_row"))
+    assert not empty.success and empty.observed == 0 and empty.severity == "critical"
+    assert empty.rule == "le mart a au moins 1 ligne(s)"
+    assert quality.blocked_marts(validation.outcomes, models.discover())["communes"]
+
+
+def test_a_published_mart_has_no_duplicate_key_and_no_empty_column(tmp_path):
+    conn = duckdb.connect()
+    communes_table(
+        conn,
+        "('59522', 'Sailly-lez-Lannoy', true, null), ('59522', 'Sailly bis', true, null)",
+    )
+    path = write_suite(tmp_path, FAILING[:1])
+    suite = quality.load_suite(path)
+    validation = quality.validate(conn, [suite], {"communes": ["code_commune"]})
+    failed = {o.rule: o for o in validation.outcomes if not o.success}
+    assert "chaque valeur de code_commune est unique" in failed
+    assert failed["part_test a au moins 1 valeur(s) renseignée(s) distincte(s)"].observed == 0
+    # the same mart, not published: neither check applies
+    assert not [o for o in quality.validate(conn, [suite]).outcomes if not o.success]
+
+
+def test_a_check_the_suite_declares_is_not_added_twice():
+    suite = quality.load_suite(EXPECTATIONS_DIR / "logement.json")
+    columns = ["part_logements_vacants", "part_nouvelle"]
+    added = quality.common_expectations(suite, columns, None)
+    assert [e["kwargs"].get("column") for e in added] == [None, "part_nouvelle"]
+
+
+def test_the_history_answers_since_when_a_check_fails(tmp_path):
+    from tasks import quality_report
+
+    warehouse = tmp_path / "entrepot.duckdb"
+    with duckdb.connect(str(warehouse)) as conn:
+        conn.execute(
+            (Path(__file__).parents[1] / "warehouse" / "schema.sql").read_text(encoding="utf-8")
+        )
+        communes_table(conn, "('59522', 'Sailly-lez-Lannoy', true, 10.0::double)")
+        suite = quality.load_suite(write_suite(tmp_path, FAILING[:1]))
+        runs = []
+        for part in (10.0, 140.0, 150.0):
+            conn.execute("update marts.communes set part_test = ?", [part])
+            validation = quality.validate(conn, [suite], run_id=f"run-{part}")
+            validation.blocked = quality.blocked_marts(validation.outcomes, [])
+            quality_report.record(conn, validation)
+            runs.append(validation)
+        report = quality_report.latest_report(conn)
+        rows = conn.execute(
+            "select run_id, succes, exemples from meta.validations "
+            "where colonne = 'part_test' order by valide_le"
+        ).fetchall()
+    assert rows == [
+        ("run-10.0", True, None),
+        ("run-140.0", False, "59522 Sailly-lez-Lannoy : 140.0"),
+        ("run-150.0", False, "59522 Sailly-lez-Lannoy : 150.0"),
+    ]
+    assert "exécution run-150.0" in report and "BLOQUÉ : 1 attente(s) critique(s)" in report
+    since = f"en échec depuis le {runs[1].validated_at:%d/%m/%Y} (2 exécutions de suite)"
+    assert since in report
+    assert "59522 Sailly-lez-Lannoy : 150.0" in report

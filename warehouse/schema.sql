@@ -53,6 +53,35 @@ create table if not exists meta.decouvertes (
     decouvert_le timestamptz not null
 );
 
+-- Every result of every quality check, one row per expectation and run (history:
+-- "since when has this check failed?" is one query, see README "Contrôle qualité").
+create table if not exists meta.validations (
+    run_id varchar not null,           -- the Prefect flow run (or a uuid outside Prefect)
+    valide_le timestamptz not null,
+    mart varchar not null,             -- = the suite expectations/<mart>.json
+    millesime integer,                 -- newest millésime (or COG) of the mart validated
+    attente varchar not null,          -- GX expectation type
+    regle varchar not null,            -- the rule in words
+    colonne varchar,
+    gravite varchar not null,          -- critical | warning
+    origine varchar not null,          -- suite | contrôle commun
+    succes boolean not null,
+    valeur_observee varchar,
+    nb_ecarts bigint,
+    exemples varchar,                  -- up to 10 values with their commune, " | "-separated
+    erreur varchar
+);
+
+-- What the gate decided for each mart of a run: exported (validé) or kept back (bloqué).
+create table if not exists meta.decisions_qualite (
+    run_id varchar not null,
+    decide_le timestamptz not null,
+    mart varchar not null,
+    decision varchar not null,         -- validé | bloqué
+    raison varchar,
+    data_docs varchar                  -- the GX Data Docs page of the run
+);
+
 -- Census cells: masked ("s"), empty, "nd" or -9999 are NULL with their reason, never 0.
 -- Decimal commas ("71,0") and points coexist in the same file; counts stay decimals.
 create or replace macro valeur_recensement(brute) as

@@ -15,6 +15,12 @@ communes as (
     where type_commune = 'commune-actuelle'
 ),
 
+-- The référentiel covers the départements of the registry only: outside them, whether
+-- a code exists in the COG is unknown (NULL), not false.
+departements as (
+    select distinct code_departement from marts.communes where code_departement is not null
+),
+
 pivoted as (
     select
         millesime,
@@ -54,6 +60,10 @@ final as (
         shares.code_commune,
         communes.nom_commune,
         coalesce(communes.is_mel, false) as is_mel,
+        case
+            when left(shares.code_commune, 2) in (select code_departement from departements)
+                then communes.code_commune is not null
+        end as dans_cog,
         menages,
         menages_une_personne,
         menages_avec_famille,

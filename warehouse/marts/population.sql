@@ -12,7 +12,11 @@
 --     over the six years before the millésime, of the mean of the two census
 --     populations (millésime −6 and millésime);
 --   ecart_tranches_age: population − sum of the seven age bands (rounding: within ±1);
---   ecart_sexes: population − (hommes + femmes).
+--   ecart_sexes: population − (hommes + femmes);
+--   evolution_annuelle_population: mean change per year, in %, since the previous
+--     millésime of the warehouse for the commune (else since the population six years
+--     before, from the same file); `evolution_depuis` is the year compared with;
+--   dans_cog: the code is a commune of the COG in use (NULL outside its départements).
 with valeurs as (
     select * from staging.stg_recensement where theme = 'population'
 ),
@@ -20,6 +24,12 @@ with valeurs as (
 communes as (
     select code_commune, nom_commune, is_mel from marts.communes
     where type_commune = 'commune-actuelle'
+),
+
+-- The référentiel covers the départements of the registry only: outside them, whether
+-- a code exists in the COG is unknown (NULL), not false.
+departements as (
+    select distinct code_departement from marts.communes where code_departement is not null
 ),
 
 pivoted as (
@@ -76,6 +86,10 @@ final as (
         pivoted.code_commune,
         communes.nom_commune,
         coalesce(communes.is_mel, false) as is_mel,
+        case
+            when left(pivoted.code_commune, 2) in (select code_departement from departements)
+                then communes.code_commune is not null
+        end as dans_cog,
         coalesce(population, population_municipale_legale) as population,
         population_6_ans_avant,
         hommes,
@@ -129,10 +143,34 @@ final as (
             3
         ) as ecart_tranches_age,
         round(population - (hommes + femmes), 3) as ecart_sexes,
+        coalesce(lag(pivoted.millesime) over par_commune, pivoted.millesime - 6)
+            as evolution_depuis,
+        round(
+            100 * (
+                power(
+                    coalesce(population, population_municipale_legale)
+                    / nullif(
+                        coalesce(
+                            lag(coalesce(population, population_municipale_legale))
+                                over par_commune,
+                            population_6_ans_avant
+                        ),
+                        0
+                    ),
+                    1 / (
+                        pivoted.millesime
+                        - coalesce(lag(pivoted.millesime) over par_commune, pivoted.millesime - 6)
+                    )
+                )
+                - 1
+            ),
+            2
+        ) as evolution_annuelle_population,
         raisons_absence,
         sources
     from pivoted
     left join communes using (code_commune)
+    window par_commune as (partition by pivoted.code_commune order by pivoted.millesime)
 )
 
 select * from final

@@ -23,7 +23,7 @@ $(VENV_STAMP): pyproject.toml uv.lock
 # The bundled mirror holds real files only (samples/README.md): no real extract of the
 # census base-cc files or of the série historique exists offline, so the demo refreshes
 # the sources that have one, then shows what the INSEE catalogue announces.
-DEMO_SOURCES := geo_communes,geo_communes_associees_deleguees,insee_comparateur
+DEMO_SOURCES := geo_communes,geo_communes_associees_deleguees,epci_populations,insee_comparateur
 demo: install
 	OPENDATA_MIRROR=$(CURDIR)/samples/mirror $(UV) run --frozen opendata-mel refresh \
 		--sources $(DEMO_SOURCES)

@@ -22,6 +22,7 @@ GEO_COMMUNES = (
 GEO_ASSOCIEES = "geo.api.gouv.fr/communes_associees_deleguees@codeDepartement=59"
 COMPARATEUR = "www.insee.fr/fr/statistiques/fichier/2521169/base_cc_comparateur_csv.zip"
 MELODI_CATALOGUE = "api.insee.fr/melodi/catalog/all"
+EPCI_PACKAGE = "unpkg.com/@etalab/decoupage-administratif/data/epci.json"
 # A fixed date keeps the zip byte-for-byte reproducible.
 ZIP_DATE = (2025, 6, 26, 0, 0, 0)
 
@@ -84,6 +85,7 @@ def main() -> None:
     write_zip(COMPARATEUR, "base_cc_comparateur.csv", comparateur)
     catalogue = REFERENCE / "melodi_catalog_summary_2026-01-06.json"
     write_json(MELODI_CATALOGUE, json.loads(catalogue.read_text(encoding="utf-8")))
+    write_json(EPCI_PACKAGE, epcis)
     print(f"Miroir reconstruit dans {MIRROR}")
 
 

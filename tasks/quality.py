@@ -202,14 +202,10 @@ def common_expectations(
     ]
     why_key = "La clé du jeu publié (fiche, `cle`) identifie une seule ligne."
     if published_key and len(published_key) == 1:
-        entries.append(
-            check("expect_column_values_to_be_unique", why_key, column=published_key[0])
-        )
+        entries.append(check("expect_column_values_to_be_unique", why_key, column=published_key[0]))
     elif published_key:
         entries.append(
-            check(
-                "expect_compound_columns_to_be_unique", why_key, column_list=list(published_key)
-            )
+            check("expect_compound_columns_to_be_unique", why_key, column_list=list(published_key))
         )
     if published_key:
         entries += [
@@ -405,7 +401,7 @@ def _rule(expectation: str, kwargs: dict) -> str:
     for bound in ("min_value", "max_value"):
         if kwargs.get(bound) is None:  # GX drops a bound left open
             template = OPEN_RULES.get((expectation, bound), template)
-    values = {key: _plain(value) for key, value in kwargs.items()}
+    values = {key: _shown_number(_plain(value)) for key, value in kwargs.items()}
     try:
         rule = template.format(**values)
     except (KeyError, IndexError):
@@ -422,7 +418,10 @@ def _samples(details: dict, frame: pd.DataFrame, column: str | None) -> list[str
     values = details.get("partial_unexpected_list") or []
     if indexes and isinstance(indexes[0], dict) and len(values) >= len(indexes):
         # COMPLETE format: each index is the row's code and name, beside its value
-        return [_labelled(pd.Series(where), value) for where, value in zip(indexes, values)]
+        return [
+            _labelled(pd.Series(where), value)
+            for where, value in zip(indexes, values[: len(indexes)], strict=True)
+        ]
     if indexes and column in frame.columns:
         rows = frame.loc[[i for i in indexes if i in frame.index]]
         return [_labelled(row, row[column]) for _, row in rows.iterrows()]
@@ -456,6 +455,13 @@ def _explain(message: str, kwargs: dict, frame: pd.DataFrame) -> str:
         )
     last_line = message.strip().splitlines()[-1] if message.strip() else "?"
     return f"l'attente n'a pas pu être évaluée ({last_line})"
+
+
+def _shown_number(value):
+    """0.0 reads 0 in a rule (GX turns the bounds of a range into floats)."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
 
 
 def _plain(value):

@@ -70,7 +70,7 @@ class Summary:
             ),
             "Fichiers écrits :",
             *(
-                f"{bullet}{_shown(e.path)} ({french_number(e.rows)} lignes, communes de la MEL)"
+                f"{bullet}{_shown(e.path)} ({french_number(e.rows)} lignes, périmètre de la MEL)"
                 for e in self.exports
             ),
             f"Entrepôt : {_shown(self.warehouse)}",

@@ -2,8 +2,11 @@
 
 No real extract of the base-cc files (evol-struct-pop, logement, coupl-fam-men) or of
 the Melodi série historique is available offline for the MEL communes. The values
-below are computed from the commune code; they are examples, never figures about a
-commune. What is real: the layouts (column names from INSEE's dictionaries in
+below are examples, never figures about a commune: each is derived from a population
+that is, for a MEL commune, its real population municipale of RP 2022 (COG 2026
+membership file) drifting by 0.4 % a year, and otherwise computed from its code. So
+the 2022 populations agree with the real comparateur and add up to the EPCI's. What is
+real: the layouts (column names from INSEE's dictionaries in
 `../shared/reference/insee/meta_*`, zip member names, `;`, CRLF, upper-case `.CSV`),
 the commune codes (COG 2026), the Melodi catalogue (a verbatim copy of
 `GET /catalog/all`, 2026-01-06), and the quirks injected on purpose:
@@ -19,6 +22,7 @@ the commune codes (COG 2026), the Melodi catalogue (a verbatim copy of
 
 from __future__ import annotations
 
+import functools
 import io
 import json
 import zipfile
@@ -42,8 +46,19 @@ def mel_codes() -> list[str]:
     return sorted(member["code"] for member in mel["membres"])
 
 
+@functools.cache
+def mel_populations_2022() -> dict[str, int]:
+    """The real population municipale (RP 2022) of each MEL commune, from the COG file."""
+    epcis = json.loads(MEL_MEMBERS.read_text(encoding="utf-8"))
+    mel = next(epci for epci in epcis if epci["code"] == "200093201")
+    return {member["code"]: member["populationMunicipale"] for member in mel["membres"]}
+
+
 def population(code: str, millesime: int) -> float:
-    """A weighted, non-integer population computed from the code (synthetic)."""
+    """A population for a millésime (synthetic; weighted, non-integer outside 2022)."""
+    real = mel_populations_2022().get(code)
+    if real is not None:
+        return round(real * (1 + 0.004 * (millesime - 2022)), 6)
     base = 900 + (int(code[-3:]) * 37 % 4000) + 0.318 * (int(code[:2].replace("2A", "20")) % 7)
     return round(base * (1 + 0.004 * (millesime - 2016)), 6)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -44,7 +45,7 @@ def test_refresh_prints_a_french_summary_then_sql_reads_the_warehouse(tmp_path):
     assert "insee_comparateur, millésime 2022 : téléchargé" in done.stdout
     shown = done.stdout.replace(str(tmp_path) + "/", "")
     for mart in ("population", "familles", "logement"):
-        assert f"data/outputs/{mart}.csv (95 lignes, communes de la MEL)" in shown
+        assert f"data/outputs/{mart}.csv (95 lignes, périmètre de la MEL)" in shown
     assert "data/outputs/comparateur.csv (2\u202f945 lignes" in shown
     assert "serie_historique : vide ; parmi les sources qu'il lit, jamais chargées" in shown
 
@@ -65,6 +66,28 @@ def test_refresh_prints_a_french_summary_then_sql_reads_the_warehouse(tmp_path):
     )
     assert answer.returncode == 0, answer.stderr
     assert "1936.0" in answer.stdout and "2.9" in answer.stdout
+
+    # the real cross-check: the 95 communes' P22_POP add up to the MEL's own figure
+    answer = run(
+        "sql",
+        "select nombre_communes, population_municipale, population_communes, ecart_population "
+        "from marts.epci",
+        tmp_path=tmp_path,
+    )
+    assert re.search(r"│\s+95 │\s+1194040\.0 │\s+1194040\.0 │\s+0\.0 │", answer.stdout)
+
+    # `make quality`: the latest results in French, read back from the warehouse
+    report = run("qualite", tmp_path=tmp_path)
+    assert report.returncode == 0, report.stderr
+    assert "Contrôle qualité : dernière validation le " in report.stdout
+    for mart in ("communes", "comparateur", "epci", "familles", "logement", "population"):
+        assert re.search(
+            rf"^{mart} \(millésime \d{{4}}\) : (\d+)/\1 attentes respectées ; "
+            "VALIDÉ$",
+            report.stdout,
+            re.MULTILINE,
+        ), report.stdout
+    assert "data/qualite/data-docs/index.html" in report.stdout
 
 
 def test_millesimes_shows_what_the_insee_catalogue_announces(tmp_path):

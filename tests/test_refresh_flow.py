@@ -150,7 +150,111 @@ def test_html_page_instead_of_zip_changes_nothing(workspace, mirror):
     assert [path.read_bytes() for path in rejected] == [page]
 
 
-def test_a_failed_critical_expectation_stops_before_anything_is_written(workspace, mirror_dir):
+def artifacts_of(state) -> dict[str, str]:
+    """The markdown artifacts of a flow run, by key, read back from the Prefect API."""
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterFlowRunId
+
+    with get_client(sync_client=True) as client:
+        found = client.read_artifacts(
+            artifact_filter=ArtifactFilter(
+                flow_run_id=ArtifactFilterFlowRunId(any_=[state.state_details.flow_run_id])
+            )
+        )
+    return {artifact.key: artifact.data for artifact in found}
+
+
+def test_a_failed_critical_mart_is_kept_back_and_the_others_go_on(workspace, mirror_dir):
+    yearly_refresh()
+    warehouse, data = paths(workspace)
+    outputs = data / "outputs"
+    comparateur_before = (outputs / "comparateur.csv").read_bytes()
+    lille = "select valeur from {} where code_commune = '59350' and code_indicateur = 'PIMP21'"
+    validated = query(warehouse, lille.format("marts.comparateur"))
+    # Lille's share of taxed households becomes -5 (critical: a share lies in [0, 100]);
+    # Sailly's population six years before drops to 700 (over +15 % a year: a warning).
+    rewrite_comparateur(
+        mirror_dir,
+        lambda text: _with_cells(text, {("59350", "PIMP21"): "-5", ("59522", "P16_POP"): "700"}),
+    )
+
+    state = yearly_refresh(return_state=True)
+
+    # the run ends Failed, naming the blocked mart and the failed expectation
+    assert state.is_failed()
+    assert "1 mart(s) bloqué(s)" in state.message and "comparateur" in state.message
+    with pytest.raises(QualityGateFailed) as error:
+        state.result()
+    assert "59350 Lille : -5.0" in error.value.message
+    # the failing mart's file keeps its last validated version; the passing ones are new
+    assert (outputs / "comparateur.csv").read_bytes() == comparateur_before
+    with (outputs / "population.csv").open(encoding="utf-8") as f:
+        sailly = next(r for r in csv.DictReader(f) if r["code_commune"] == "59522")
+    assert sailly["population_6_ans_avant"] == "700.0"
+    growth = round(100 * ((float(sailly["population"]) / 700) ** (1 / 6) - 1), 2)
+    assert float(sailly["evolution_annuelle_population"]) == growth > 15
+    # the warehouse in service keeps the validated comparateur; the refused one is aside
+    assert query(warehouse, lille.format("marts.comparateur")) == validated != [(-5.0,)]
+    assert query(warehouse, lille.format("rejets.comparateur")) == [(-5.0,)]
+    # the history has every result of the run, with the samples
+    run_id = str(state.state_details.flow_run_id)
+    failed = query(
+        warehouse,
+        "select mart, colonne, gravite, exemples from meta.validations where run_id = "
+        f"'{run_id}' and not succes order by mart, colonne, regle",
+    )
+    assert failed[:2] == [
+        ("comparateur", "valeur", "critical", "59350 Lille : -5.0"),
+        ("comparateur", "valeur", "critical", "59350 Lille : -5.0"),
+    ]
+    evolution = next(row for row in failed if row[1] == "evolution_annuelle_population")
+    assert evolution[2] == "warning" and f"59522 Sailly-lez-Lannoy : {growth}" in evolution[3]
+    assert query(
+        warehouse, f"select count(distinct mart) from meta.validations where run_id = '{run_id}'"
+    ) == [(6,)]
+    assert query(
+        warehouse,
+        f"select mart, decision from meta.decisions_qualite where run_id = '{run_id}' "
+        "order by mart",
+    ) == [
+        ("communes", "validé"),
+        ("comparateur", "bloqué"),
+        ("familles", "validé"),
+        ("logement", "validé"),
+        ("population", "validé"),
+        ("serie_historique", "validé"),
+    ]
+    # the artifact and the Data Docs show the failure with its commune
+    artifacts = artifacts_of(state)
+    report = artifacts["controle-qualite"]
+    assert "| comparateur | 2022 |" in report and "**bloqué**" in report
+    assert "59350 Lille : -5.0" in report and f"59522 Sailly-lez-Lannoy : {growth}" in report
+    assert "echec-rafraichissement" in artifacts
+    docs = data / "qualite" / "data-docs"
+    page = next((docs / "validations" / "comparateur").rglob("*.html")).read_text("utf-8")
+    assert "[bloquante] valeur est compris entre 0 et 100" in page and "Lille" in page
+    assert "data/qualite/data-docs/index.html" in artifacts["resume-rafraichissement"]
+    # the publication plan holds the comparateur back, and goes on with the communes
+    plan = json.loads((outputs / "publication" / "plan-demo.json").read_text("utf-8"))
+    actions = {d["key"]: d for d in plan["datasets"]}
+    assert actions["comparateur/mel"]["action"] == "bloqué"
+    assert "59350 Lille : -5.0" in actions["comparateur/mel"]["reason"]
+    assert actions["communes/mel"]["action"] == "créer"
+
+
+def _with_cells(text: str, cells: dict[tuple[str, str], str]) -> str:
+    lines = text.splitlines()
+    header = lines[0].split(";")
+    for index, line in enumerate(lines[1:], start=1):
+        fields = line.split(";")
+        for (code, column), value in cells.items():
+            if fields[0] == code:
+                fields[header.index(column)] = value
+        lines[index] = ";".join(fields)
+    return "\n".join(lines) + "\n"
+
+
+def test_a_failed_referential_blocks_every_mart_built_from_it(workspace, mirror_dir):
     # One MEL commune loses its EPCI in the served file: 94 communes instead of 95.
     served = mirror_dir / GEO_COMMUNES
     communes = json.loads(served.read_text(encoding="utf-8"))
@@ -161,20 +265,18 @@ def test_a_failed_critical_expectation_stops_before_anything_is_written(workspac
     state = yearly_refresh(return_state=True)
 
     assert state.is_failed()
-    assert "attente(s) critique(s)" in state.message
     with pytest.raises(QualityGateFailed) as error:
         state.result()
     message = error.value.message
     assert "expect_column_sum_to_be_between" in message and "is_mel" in message
     assert "valeur observée 94" in message
     assert "59522 Sailly-lez-Lannoy : False" in message  # the pilot commune, named
+    assert "comparateur : construit à partir du mart bloqué communes" in message
     warehouse, data = paths(workspace)
-    assert not warehouse.exists()
-    assert not (data / "outputs").exists()
-    assert query(
-        warehouse.with_name("opendata.rejete.duckdb"),
-        "select count(*) from marts.communes where is_mel",
-    ) == [(94,)]
+    assert not list((data / "outputs").glob("*.csv"))
+    # no validated version yet: the marts are empty, the refused ones are aside
+    assert query(warehouse, "select count(*) from marts.communes") == [(0,)]
+    assert query(warehouse, "select count(*) from rejets.communes where is_mel") == [(94,)]
 
 
 def test_http_500_then_success_completes(workspace, mirror):
@@ -329,3 +431,22 @@ def test_non_mel_communes_stay_in_the_mart_but_not_in_the_mel_export(workspace, 
     with (data / "outputs" / "comparateur.csv").open(encoding="utf-8") as f:
         codes = {row["code_commune"] for row in csv.DictReader(f)}
     assert "59001" not in codes and len(codes) == 95
+
+
+def test_communes_that_do_not_add_up_to_their_epci_block_the_epci_mart(workspace, mirror_dir):
+    # As if the EPCI file carried the populations of another millésime than the census.
+    served = mirror_dir / "unpkg.com/@etalab/decoupage-administratif/data/epci.json"
+    epcis = json.loads(served.read_text(encoding="utf-8"))
+    mel = next(epci for epci in epcis if epci["code"] == "200093201")
+    mel["populationMunicipale"] -= 1500
+    served.write_text(json.dumps(epcis, ensure_ascii=False), encoding="utf-8")
+
+    state = yearly_refresh(return_state=True)
+
+    assert state.is_failed()
+    assert "1 mart(s) bloqué(s)" in state.message and "- epci :" in state.message
+    assert "ecart_population est compris entre -1 et 1" in state.message
+    warehouse, data = paths(workspace)
+    assert query(warehouse, "select ecart_population from rejets.epci") == [(1500.0,)]
+    assert not (data / "outputs" / "epci.csv").exists()
+    assert (data / "outputs" / "population.csv").exists()

@@ -233,7 +233,7 @@ def test_a_failed_critical_mart_is_kept_back_and_the_others_go_on(workspace, mir
     assert "echec-rafraichissement" in artifacts
     docs = data / "qualite" / "data-docs"
     page = next((docs / "validations" / "comparateur").rglob("*.html")).read_text("utf-8")
-    assert "[bloquante] valeur est compris entre 0 et 100" in page and "Lille" in page
+    assert "[bloquante] valeur est compris entre 0 et 100" in page and "-5.0" in page
     assert "data/qualite/data-docs/index.html" in artifacts["resume-rafraichissement"]
     # the publication plan holds the comparateur back, and goes on with the communes
     plan = json.loads((outputs / "publication" / "plan-demo.json").read_text("utf-8"))

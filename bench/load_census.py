@@ -229,14 +229,20 @@ def _peak_mb() -> float:
 
 
 def run(name: str, files: dict) -> tuple[int, float, float, float, float]:
-    context = mp.get_context("spawn")  # a fresh process each: memory figures stay apart
+    return in_fresh_process(measure, name, files, label=name)
+
+
+def in_fresh_process(target, *args, label: str):
+    """Run `target(*args, queue)` in a new process and return what it puts in the queue:
+    a fresh process each, so that memory figures stay apart."""
+    context = mp.get_context("spawn")
     queue = context.Queue()
-    process = context.Process(target=measure, args=(name, files, queue))
+    process = context.Process(target=target, args=(*args, queue))
     process.start()
     result = queue.get(timeout=1800)
     process.join(timeout=60)
     if process.exitcode != 0:
-        sys.exit(f"la mesure {name} a échoué (code {process.exitcode})")
+        sys.exit(f"la mesure {label} a échoué (code {process.exitcode})")
     return result
 
 

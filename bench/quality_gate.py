@@ -26,7 +26,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from load_census import SAMPLES, _peak_mb, _raw, build_files  # noqa: E402
+from load_census import SAMPLES, _peak_mb, _raw, build_files, in_fresh_process  # noqa: E402
 
 
 def build_warehouse(files: dict, warehouse: Path) -> dict[str, int]:
@@ -77,15 +77,7 @@ def measure(warehouse: Path, docs: Path | None, queue: mp.Queue) -> None:
 
 
 def run(warehouse: Path, docs: Path | None) -> tuple[float, float, int, int]:
-    context = mp.get_context("spawn")  # a fresh process each: memory figures stay apart
-    queue = context.Queue()
-    process = context.Process(target=measure, args=(warehouse, docs, queue))
-    process.start()
-    result = queue.get(timeout=1800)
-    process.join(timeout=60)
-    if process.exitcode != 0:
-        sys.exit(f"la mesure a échoué (code {process.exitcode})")
-    return result
+    return in_fresh_process(measure, warehouse, docs, label="du contrôle qualité")
 
 
 def main() -> None:

@@ -16,6 +16,7 @@ from tasks.pipeline import (
     build_models,
     check_quality,
     commit_exports,
+    enforce_complete_fetch,
     enforce_quality,
     fetch_source,
     keep_validated_marts,
@@ -89,6 +90,8 @@ def yearly_refresh(
         get_run_logger().info(
             "%s (détail : artefact « resume-rafraichissement »)", summary.headline()
         )
-        # A blocked mart ends the run as failed, once everything else has gone on.
+        # A blocked mart, or an indicator that could not be read, ends the run as failed,
+        # once everything else has gone on.
         enforce_quality(validation)
+        enforce_complete_fetch(fetched)
         return summary

@@ -2,16 +2,29 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import logging
 from dataclasses import dataclass
+from pathlib import Path
 
+import duckdb
+
+from tasks import indicators
 from tasks.discovery import Catalogues, Discovered, discover, registered
-from tasks.errors import ConfigurationError, InvalidData, InvalidFormat, LayoutChanged
+from tasks.errors import (
+    ConfigurationError,
+    InvalidData,
+    InvalidFormat,
+    LayoutChanged,
+    OpenDataError,
+    SourceUnavailable,
+)
 from tasks.formats import check_payload, read_header
 from tasks.http_client import SourceClient
 from tasks.raw_store import RawFile, RawStore
-from tasks.registry import Source, Territoire, resolve_template
+from tasks.registry import Indicateur, Source, Territoire, resolve_template
+from tasks.sql import quote_ident
 
 log = logging.getLogger(__name__)
 
@@ -31,10 +44,15 @@ class Millesimes:
 
 @dataclass(frozen=True)
 class Fetched:
+    """One file read, or, for a per-indicator source, one indicator that could not be
+    (`raw` None and `error` the French message): the other indicators still load."""
+
     source_id: str
-    raw: RawFile
+    raw: RawFile | None
     status: str
     discovered: Discovered | None = None
+    indicateur: str | None = None
+    error: str | None = None
 
 
 def fetch(
@@ -45,7 +63,13 @@ def fetch(
     millesimes: Millesimes,
     catalogues: Catalogues | None = None,
 ) -> list[Fetched]:
-    """Every file of a source (one per département for per-département sources)."""
+    """Every file of a source (one per département for per-département sources, one per
+    indicator for per-indicator sources)."""
+    if source.indicateurs:
+        return [
+            _fetch_indicator(client, store, source, indicateur, millesimes.today)
+            for indicateur in source.indicateurs
+        ]
     if source.discovery or source.urls_by_millesime:
         return [
             _fetch_discovered(client, store, source, found)
@@ -53,6 +77,10 @@ def fetch(
         ]
     if source.millesime.kind == "cog":
         declared, wanted = _cog_vintage(source, millesimes), None
+    elif source.millesime.kind == "serie":  # the newest year in the data, whatever asked
+        declared, wanted = None, None
+    elif source.millesime.kind == "extraction":
+        declared, wanted = millesimes.today.year, None
     else:
         declared, wanted = None, millesimes.recensement
     return [
@@ -90,6 +118,30 @@ def _fetch_discovered(
     return Fetched(fetched.source_id, fetched.raw, fetched.status, found)
 
 
+def _fetch_indicator(
+    client: SourceClient,
+    store: RawStore,
+    source: Source,
+    indicateur: Indicateur,
+    today: dt.date,
+) -> Fetched:
+    """One indicator; its failure is reported, never raised: the others still load."""
+    url = source.indicator_url(indicateur)
+    as_served = dataclasses.replace(source, format=indicators.file_format(source, indicateur))
+    try:
+        fetched = _fetch_url(client, store, as_served, url, today.year, None, indicateur=indicateur)
+    except OpenDataError as error:
+        log.warning("Indicateur %s de %s non chargé : %s", indicateur.code, source.id, error.what)
+        return Fetched(
+            source.id,
+            None,
+            f"en échec : {error.what}",
+            indicateur=indicateur.code,
+            error=f"indicateur {indicateur.code} ({indicateur.libelle}) : {error.message}",
+        )
+    return dataclasses.replace(fetched, indicateur=indicateur.code)
+
+
 def _cog_vintage(source: Source, millesimes: Millesimes) -> int | None:
     """The COG vintage of a source; one whose URL has no millésime only serves the current one."""
     current = source.default_millesime(millesimes.today)
@@ -110,6 +162,7 @@ def _fetch_url(
     url: str,
     declared: int | None,
     wanted: int | None,
+    indicateur: Indicateur | None = None,
 ) -> Fetched:
     previous = store.latest(url)
     if previous and declared and previous.millesime != declared:
@@ -121,6 +174,8 @@ def _fetch_url(
             _check_wanted(source, url, previous.millesime, wanted)
             return Fetched(source.id, previous, NOT_MODIFIED)
         check_payload(scratch, source, url)
+        if indicateur:  # a layout change is told now, for this indicator alone
+            indicators.read_rows(scratch, source, indicateur, url)
         millesime = declared or _detected_millesime(source, scratch, url, wanted)
         raw, new = store.keep(
             scratch,
@@ -142,6 +197,8 @@ def _fetch_url(
 
 
 def _detected_millesime(source: Source, path, url: str, wanted: int | None) -> int:
+    if source.millesime.detect_from_values:
+        return _newest_year_in_values(source, path, url)
     header = read_header(path, source)
     found = source.detect_millesime(header)
     if found is None:
@@ -166,3 +223,52 @@ def _check_wanted(source: Source, url: str, found: int | None, wanted: int | Non
             action=f"relancez sans --millesime pour prendre {found}, ou attendez la publication "
             f"du millésime {wanted}",
         )
+
+
+def _newest_year_in_values(source: Source, path: Path, url: str) -> int:
+    """An export holding a series (CAF: one December snapshot per year): its millésime is
+    the newest year of its reference column. An export with no dated row is refused."""
+    detection = source.millesime.detect_from_values
+    header = read_header(path, source)
+    if detection.column not in header:
+        raise LayoutChanged(
+            f"colonne {detection.column} absente : impossible de dater l'export "
+            f"(colonnes lues : {', '.join(header)})",
+            where=f"{url} (source {source.id})",
+            action="le producteur a changé la structure de l'export : comparez son en-tête "
+            "avec `columns` dans warehouse/sources.yaml",
+        )
+    delimiter = (source.separator or ",").replace("'", "''")
+    with duckdb.connect() as conn:
+        rows, newest = conn.execute(
+            f"select count(*), max(try_cast(regexp_extract({quote_ident(detection.column)}, ?, 1) "
+            f"as integer)) from read_csv(?, delim = '{delimiter}', header = true, "
+            "columns = ?, quote = '\"')",
+            [detection.pattern, str(path), dict.fromkeys(header, "VARCHAR")],
+        ).fetchone()
+    if newest is None:
+        raise InvalidData(
+            f"l'export ne contient aucune ligne datée ({rows} ligne(s), colonne "
+            f"{detection.column} de la forme {detection.pattern})",
+            where=f"{url} (source {source.id})",
+            action="un export vide vient souvent d'un filtre ou d'une maintenance du portail : "
+            "réessayez plus tard ; rien n'a été chargé, l'entrepôt garde les données "
+            "précédentes",
+        )
+    return newest
+
+
+def enforce_complete(fetched: list[Fetched]) -> None:
+    """End the run as failed when an indicator could not be read, once the others are in."""
+    failed = [item for item in fetched if item.error]
+    if not failed:
+        return
+    raise SourceUnavailable(
+        f"{len(failed)} indicateur(s) non chargé(s) ; les autres indicateurs et sources ont "
+        "été chargés, contrôlés et exportés :\n"
+        + "\n".join("    - " + item.error.replace("\n", "\n      ") for item in failed),
+        where=", ".join(sorted({item.source_id for item in failed})),
+        action="un code d'indicateur inconnu fait répondre HTTP 500 au portail : vérifiez le "
+        "code sur le portail et corrigez `indicateurs` dans warehouse/sources.yaml ; un "
+        "indicateur non chargé garde dans l'entrepôt ses valeurs précédentes",
+    )

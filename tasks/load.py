@@ -8,6 +8,7 @@ codes are damaged, is refused here with the file and the lines named.
 from __future__ import annotations
 
 import codecs
+import dataclasses
 import hashlib
 import logging
 import shutil
@@ -18,6 +19,7 @@ from pathlib import Path
 
 import duckdb
 
+from tasks import indicators
 from tasks.errors import InvalidData, InvalidFormat, LayoutChanged
 from tasks.formats import member_name, read_header
 from tasks.raw_store import RawFile
@@ -89,7 +91,7 @@ def load_source(
     if source.unique_key:
         _check_unique(conn, source)
     rows = conn.execute("select count(*) from _entrant").fetchone()[0]
-    _replace_rows(conn, table, millesime)
+    _replace_rows(conn, table, millesime, source.replace_by)
     conn.execute("drop table _entrant")
     _record(conn, source, millesime, fingerprint, rows, [raw for raw, _ in files])
     return LoadReport(
@@ -100,6 +102,13 @@ def load_source(
 def _stage_file(
     conn: duckdb.DuckDBPyConnection, source: Source, raw: RawFile, path: Path, millesime: int
 ) -> set[str]:
+    if source.indicateurs:
+        with tempfile.TemporaryDirectory(prefix="opendata-") as scratch:
+            normalised = _normalised_indicator(source, raw, path, Path(scratch))
+            as_read = dataclasses.replace(
+                source, format="csv", encoding="utf-8", separator=";", indicateurs=()
+            )
+            return _stage_file(conn, as_read, raw, normalised, millesime)
     header = read_header(path, source)
     expected = source.expected_columns(millesime)
     missing = [name for name in expected if name not in header]
@@ -146,6 +155,15 @@ def _stage_file(
     return {name for name in header if name not in expected}
 
 
+def _normalised_indicator(source: Source, raw: RawFile, path: Path, scratch: Path) -> Path:
+    """A per-indicator file (CSV or XLSX, value column named after the indicator) as one
+    long CSV, so that every indicator lands in the same raw table."""
+    indicateur = indicators.indicator_for_url(source, raw.url)
+    as_served = dataclasses.replace(source, format=indicators.file_format(source, indicateur))
+    rows = indicators.read_rows(path, as_served, indicateur, raw.url)
+    return indicators.write_normalised(rows, scratch / f"{indicateur.code}.csv")
+
+
 def _relation(source: Source) -> str:
     if source.format == "json":
         return "read_json(?, format = 'array')"
@@ -183,10 +201,12 @@ def _utf8_copy(stream, encoding: str, target: Path) -> Path:
 
 def _check_codes(conn: duckdb.DuckDBPyConnection, source: Source) -> None:
     key = quote_ident(source.key)
+    # Pseudo-codes the producer documents (CAF: "" unlocated, 99999 abroad…) are kept.
     bad = conn.execute(
         f"select _fichier, _ligne, {key}::varchar from _entrant "
-        f"where {key} is null or not regexp_full_match({key}::varchar, ?) order by _ligne",
-        [source.key_pattern],
+        f"where {key} is null or not (regexp_full_match({key}::varchar, ?) "
+        f"or {key}::varchar in (select unnest(?::varchar[]))) order by _ligne",
+        [source.key_pattern, list(source.pseudo_codes)],
     ).fetchall()
     if not bad:
         return
@@ -224,7 +244,12 @@ def _check_unique(conn: duckdb.DuckDBPyConnection, source: Source) -> None:
         )
 
 
-def _replace_rows(conn: duckdb.DuckDBPyConnection, table: str, millesime: int) -> None:
+def _replace_rows(
+    conn: duckdb.DuckDBPyConnection, table: str, millesime: int, replace_by: str | None = None
+) -> None:
+    """The incoming rows replace those of the same millésime, or, with `replace_by`
+    (per-indicator sources), those of the same indicators whatever their millésime: an
+    indicator that could not be read this time keeps its previous rows."""
     exists = conn.execute(
         "select count(*) from duckdb_tables() where schema_name = 'raw' and table_name = ?",
         [table.split(".", 1)[1].strip('"').replace('""', '"')],
@@ -237,7 +262,11 @@ def _replace_rows(conn: duckdb.DuckDBPyConnection, table: str, millesime: int) -
     for name, type_code, *_ in incoming:
         if name not in current:
             conn.execute(f"alter table {table} add column {quote_ident(name)} {type_code}")
-    conn.execute(f"delete from {table} where _millesime = ?", [millesime])
+    if replace_by:
+        column = quote_ident(replace_by)
+        conn.execute(f"delete from {table} where {column} in (select {column} from _entrant)")
+    else:
+        conn.execute(f"delete from {table} where _millesime = ?", [millesime])
     conn.execute(f"insert into {table} by name select * from _entrant")
 
 
@@ -276,6 +305,24 @@ def _record(
             for column, code in zip(source.columns, source.expected_columns(millesime), strict=True)
         ],
     )
+    if source.indicateurs:
+        conn.execute("delete from ref.indicateurs where source_id = ?", [source.id])
+        conn.executemany(
+            "insert into ref.indicateurs values (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [
+                [
+                    source.id,
+                    item.code,
+                    item.dataset,
+                    item.libelle,
+                    item.unite,
+                    item.theme,
+                    item.format or source.format,
+                    *(item.insee.split(".", 1) if item.insee else (None, None)),
+                ]
+                for item in source.indicateurs
+            ],
+        )
 
 
 def _single_millesime(source: Source, files: list[tuple[RawFile, Path]]) -> int:

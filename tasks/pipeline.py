@@ -47,8 +47,9 @@ def load_sources(
         def group(item: extract.Fetched) -> tuple[str, int | None]:
             return item.source_id, item.discovered.millesime if item.discovered else None
 
-        for key in dict.fromkeys(map(group, fetched)):
-            files = [(f.raw, store.file(f.raw)) for f in fetched if group(f) == key]
+        read = [item for item in fetched if item.raw is not None]  # failed indicators: none
+        for key in dict.fromkeys(map(group, read)):
+            files = [(f.raw, store.file(f.raw)) for f in read if group(f) == key]
             reports.append(load.load_source(conn, registry.sources[key[0]], files))
         discovery.record(conn, [item.discovered for item in fetched if item.discovered])
         return reports
@@ -111,6 +112,11 @@ def report_quality(validation: quality.Validation) -> None:
 @task(name="appliquer-barriere-qualite", **_TASK)
 def enforce_quality(validation: quality.Validation) -> None:
     quality.enforce(validation)
+
+
+@task(name="signaler-indicateurs-en-echec", **_TASK)
+def enforce_complete_fetch(fetched: list[extract.Fetched]) -> None:
+    extract.enforce_complete(fetched)
 
 
 @task(name="preparer-exports", **_TASK)

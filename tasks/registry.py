@@ -14,7 +14,7 @@ from tasks.errors import ConfigurationError
 from tasks.settings import PROJECT_ROOT
 
 REGISTRY_PATH = PROJECT_ROOT / "warehouse" / "sources.yaml"
-FORMATS = {"csv", "zip", "json"}
+FORMATS = {"csv", "zip", "json", "xlsx"}
 _YEAR_TOKEN = re.compile(r"\{yy(?:([+-])(\d+))?\}")
 
 
@@ -72,10 +72,40 @@ class Levels:
 
 
 @dataclass(frozen=True)
+class ValuesDetection:
+    """The millésime read from the data: the newest year matched in a column
+    (`dtreffre` = `2024-12` -> 2024), for exports that hold a whole series."""
+
+    column: str
+    pattern: str
+
+
+@dataclass(frozen=True)
 class Millesime:
+    """`cog`, `recensement`, `serie` (a series: the newest year in the data, never the
+    census year asked for) or `extraction` (the year of the download: each value
+    carries its own year, or none)."""
+
     kind: str
     default: str | None = None
     detect_from_column: str | None = None
+    detect_from_values: ValuesDetection | None = None
+
+
+@dataclass(frozen=True)
+class Indicateur:
+    """One indicator of a per-indicator API (Observatoire des territoires): one file each.
+
+    `insee`: `mart.colonne` of the same indicator computed from the census, compared
+    with it by the quality gate."""
+
+    code: str
+    dataset: str
+    libelle: str
+    unite: str | None = None
+    theme: str | None = None
+    format: str | None = None
+    insee: str | None = None
 
 
 @dataclass(frozen=True)
@@ -99,6 +129,13 @@ class Source:
     discovery: Discovery | None = None
     urls_by_millesime: dict[int, str] = field(default_factory=dict)
     levels: Levels | None = None
+    # Codes that are not communes but carry rows to keep (CAF: "" unlocated, "99999"…).
+    pseudo_codes: dict[str, str] = field(default_factory=dict)
+    sheet: str | None = None  # xlsx: the sheet to read
+    header_row: int = 1  # xlsx: the row of the header (banner rows above it)
+    indicateurs: tuple[Indicateur, ...] = ()
+    value_column: str | None = None  # per-indicator files: the value column's name
+    replace_by: str | None = None  # a reload replaces the rows of these values only
 
     def fingerprint(self) -> str:
         """Changes whenever the registry entry changes (columns, libellés, layout…)."""
@@ -116,6 +153,13 @@ class Source:
             self.url.format(departement=dep, epci=territoire.epci, millesime=millesime)
             for dep in departements
         ]
+
+    def indicator_url(self, indicateur: Indicateur) -> str:
+        return self.url.format(
+            dataset=indicateur.dataset,
+            indicateur=indicateur.code,
+            format=indicateur.format or self.format,
+        )
 
     def expected_columns(self, millesime: int) -> list[str]:
         return [resolve_template(column.source, millesime) for column in self.columns]
@@ -207,7 +251,23 @@ def _source(source_id: str, entry: dict) -> Source:
             action=f"utilisez l'un de : {', '.join(sorted(FORMATS))}",
         )
     columns = tuple(Column(**column) for column in entry.pop("columns"))
-    millesime = Millesime(**entry.pop("millesime"))
+    millesime = dict(entry.pop("millesime"))
+    values = millesime.pop("detect_from_values", None)
+    millesime = Millesime(
+        **millesime, detect_from_values=ValuesDetection(**values) if values else None
+    )
+    indicateurs = tuple(Indicateur(**line) for line in entry.pop("indicateurs", None) or [])
+    for indicateur in indicateurs:
+        if (indicateur.format or entry.get("format")) not in FORMATS:
+            raise ConfigurationError(
+                f"format « {indicateur.format} » inconnu pour l'indicateur {indicateur.code} "
+                f"de la source {source_id}",
+                where=str(REGISTRY_PATH),
+                action=f"utilisez l'un de : {', '.join(sorted(FORMATS))}",
+            )
+    pseudo_codes = {
+        str(code): meaning for code, meaning in (entry.pop("pseudo_codes", None) or {}).items()
+    }
     discovery = entry.pop("discovery", None)
     levels = entry.pop("levels", None)
     urls = {int(year): url for year, url in (entry.pop("urls", None) or {}).items()}
@@ -224,5 +284,7 @@ def _source(source_id: str, entry: dict) -> Source:
         discovery=Discovery(**discovery) if discovery else None,
         urls_by_millesime=urls,
         levels=Levels(levels["column"], tuple(levels["values"])) if levels else None,
+        indicateurs=indicateurs,
+        pseudo_codes=pseudo_codes,
         **{"url": "", **entry},
     )

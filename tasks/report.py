@@ -97,8 +97,11 @@ class Summary:
 
 def _fetched(item: Fetched) -> str:
     raw = item.raw
+    if raw is None:
+        return f"{item.source_id}, indicateur {item.indicateur} : {item.status}"
+    part = f", indicateur {item.indicateur}" if item.indicateur else ""
     return (
-        f"{raw.source_id}, millésime {raw.millesime} : {item.status}, "
+        f"{raw.source_id}{part}, millésime {raw.millesime} : {item.status}, "
         f"{french_number(raw.size)} octets, sha256 {raw.sha256}"
     )
 

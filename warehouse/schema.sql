@@ -140,3 +140,18 @@ create table if not exists meta.instantanes (
     ligne json not null,
     primary key (environnement, jeu, cle)
 );
+
+-- The indicators of per-indicator sources (Observatoire des territoires), from the
+-- registry: what each code means, and which census indicator computed here it repeats.
+create table if not exists ref.indicateurs (
+    source_id varchar not null,
+    code_indicateur varchar not null,
+    jeu varchar,                       -- `dataset` of the download API
+    libelle varchar not null,
+    unite varchar,
+    theme varchar,
+    format varchar,                    -- xlsx (default layout) or csv
+    mart_insee varchar,                -- mart.colonne of the same indicator from the census
+    colonne_insee varchar,
+    primary key (source_id, code_indicateur)
+);

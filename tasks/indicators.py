@@ -123,7 +123,9 @@ def _xlsx_rows(path: Path, source: Source, where: str) -> list[list[str]]:
     import openpyxl  # imported when needed: only this source reads spreadsheets
 
     try:
-        workbook = openpyxl.load_workbook(path, read_only=True, data_only=True)
+        # A file object: openpyxl judges a path by its extension, and raw files have none.
+        with path.open("rb") as f:
+            workbook = openpyxl.load_workbook(io.BytesIO(f.read()), read_only=True, data_only=True)
     except Exception as error:  # openpyxl raises many types for a damaged file
         raise InvalidFormat(
             f"le classeur xlsx est illisible ({error.__class__.__name__} : {error})",

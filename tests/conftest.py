@@ -12,6 +12,7 @@ import pytest
 
 from tests.census_fixtures import write_census
 from tests.mirror_server import MirrorServer
+from tests.social_fixtures import write_social
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLES = ROOT / "samples" / "mirror"
@@ -38,11 +39,13 @@ def pytest_configure(config):
 @pytest.fixture
 def mirror_dir(tmp_path: Path) -> Path:
     """A private copy of the bundled sample mirror, which a test may damage, completed
-    with SYNTHETIC census files in the real layouts (tests/census_fixtures.py): the
-    bundled mirror holds real files only, and none exists offline for them."""
+    with SYNTHETIC census, CAF and Observatoire files in the real layouts
+    (tests/census_fixtures.py, tests/social_fixtures.py): the bundled mirror holds real
+    files only, and none exists offline for them."""
     target = tmp_path / "mirror"
     shutil.copytree(SAMPLES, target)
     write_census(target)
+    write_social(target)
     return target
 
 

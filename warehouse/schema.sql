@@ -155,3 +155,19 @@ create table if not exists ref.indicateurs (
     colonne_insee varchar,
     primary key (source_id, code_indicateur)
 );
+
+-- CAF commune codes: what a row is. The pseudo-codes are those of the registry
+-- (`pseudo_codes` of the CAF sources): "" unlocated, 99999 abroad, XXXXX unknown.
+create or replace macro caf_type_code(code) as
+    case
+        when code is null or trim(code) = '' then 'non localisé'
+        when code = '99999' then 'étranger'
+        when code = 'XXXXX' then 'commune inconnue'
+        when regexp_full_match(code, '751(0[1-9]|1[0-9]|20)|132(0[1-9]|1[0-6])|6938[1-9]')
+            then 'arrondissement municipal'
+        else 'commune'
+    end;
+
+-- Paris, Marseille and Lyon: the commune of a municipal arrondissement.
+create or replace macro commune_of_arrondissement(code) as
+    case left(code, 3) when '751' then '75056' when '132' then '13055' when '693' then '69123' end;

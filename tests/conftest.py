@@ -152,3 +152,21 @@ def udata_server(tmp_path_factory):
     yield info
     process.kill()
     process.wait()
+
+
+@pytest.fixture(scope="session")
+def full_run(tmp_path_factory, prefect_api):
+    """One complete refresh of every source on the bundled mirror completed with the
+    SYNTHETIC census, CAF and Observatoire files; read (never written) by the tests."""
+    from flows.yearly_refresh import yearly_refresh
+
+    root = tmp_path_factory.mktemp("complet")
+    shutil.copytree(SAMPLES, root / "mirror")
+    write_census(root / "mirror")
+    write_social(root / "mirror")
+    with MirrorServer(root / "mirror") as server, pytest.MonkeyPatch.context() as env:
+        env.setenv("OPENDATA_WAREHOUSE", str(root / "entrepot" / "opendata.duckdb"))
+        env.setenv("OPENDATA_DATA_DIR", str(root / "data"))
+        env.setenv("OPENDATA_MIRROR", server.url)
+        summary = yearly_refresh()
+    return summary, root / "entrepot" / "opendata.duckdb"

@@ -7,7 +7,6 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import io
-import shutil
 import zipfile
 from pathlib import Path
 
@@ -31,11 +30,10 @@ from tests.census_fixtures import (
     population,
     write_base_cc,
     write_catalogue,
-    write_census,
     write_serie_historique,
 )
-from tests.conftest import FIXTURES, SAMPLES
-from tests.mirror_server import MirrorServer, Scripted
+from tests.conftest import FIXTURES
+from tests.mirror_server import Scripted
 
 # The census marts also read the comparateur (its counts fill what no base-cc file has).
 BASE = ["geo_communes", "geo_communes_associees_deleguees", "insee_comparateur"]
@@ -137,18 +135,10 @@ def test_a_new_millesime_in_the_catalogue_is_picked_up_with_no_code_change(works
 # --- The marts, end to end -----------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def census_run(tmp_path_factory, prefect_api):
-    """One complete refresh on the census fixtures, read (never written) by the tests."""
-    root = tmp_path_factory.mktemp("recensement")
-    shutil.copytree(SAMPLES, root / "mirror")
-    write_census(root / "mirror")
-    with MirrorServer(root / "mirror") as server, pytest.MonkeyPatch.context() as env:
-        env.setenv("OPENDATA_WAREHOUSE", str(root / "entrepot" / "opendata.duckdb"))
-        env.setenv("OPENDATA_DATA_DIR", str(root / "data"))
-        env.setenv("OPENDATA_MIRROR", server.url)
-        summary = yearly_refresh()
-    return summary, root / "entrepot" / "opendata.duckdb"
+@pytest.fixture
+def census_run(full_run):
+    """The complete refresh of the session (census, CAF, Observatoire fixtures)."""
+    return full_run
 
 
 def test_every_registered_millesime_is_loaded_and_prefixes_follow_the_year(census_run):

@@ -211,17 +211,19 @@ def test_a_failed_critical_mart_is_kept_back_and_the_others_go_on(workspace, mir
     assert evolution[2] == "warning" and f"59522 Sailly-lez-Lannoy : {growth}" in evolution[3]
     assert query(
         warehouse, f"select count(distinct mart) from meta.validations where run_id = '{run_id}'"
-    ) == [(7,)]
+    ) == [(9,)]
     assert query(
         warehouse,
         f"select mart, decision from meta.decisions_qualite where run_id = '{run_id}' "
         "order by mart",
     ) == [
+        ("caf_prestations", "validé"),
         ("communes", "validé"),
         ("comparateur", "bloqué"),
         ("epci", "validé"),
         ("familles", "validé"),
         ("logement", "validé"),
+        ("observatoire", "validé"),
         ("population", "validé"),
         ("serie_historique", "validé"),
     ]

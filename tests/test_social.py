@@ -5,7 +5,6 @@ real layouts: no real extract is available offline."""
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import duckdb
@@ -16,9 +15,8 @@ from tasks import indicators
 from tasks.errors import InvalidData, InvalidFormat, LayoutChanged, SourceUnavailable
 from tasks.mirror import mirror_relative_path
 from tasks.registry import load_registry
-from tests.census_fixtures import PARIS, mel_codes, write_census
-from tests.conftest import SAMPLES
-from tests.mirror_server import MirrorServer, Scripted
+from tests.census_fixtures import PARIS, mel_codes
+from tests.mirror_server import Scripted
 from tests.social_fixtures import (
     CAF_YEARS,
     caf_prestations_rows,
@@ -30,7 +28,6 @@ from tests.social_fixtures import (
     odt_value,
     odt_xlsx,
     write_caf,
-    write_social,
 )
 
 SOCIAL = ["caf_prestations", "caf_rsa_types", "odt_indicateurs"]
@@ -54,19 +51,10 @@ def indicateur(code: str):
 # --- The run, end to end -------------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def social_run(tmp_path_factory, prefect_api):
-    """One complete refresh with the census, CAF and Observatoire fixtures."""
-    root = tmp_path_factory.mktemp("social")
-    shutil.copytree(SAMPLES, root / "mirror")
-    write_census(root / "mirror")
-    write_social(root / "mirror")
-    with MirrorServer(root / "mirror") as server, pytest.MonkeyPatch.context() as env:
-        env.setenv("OPENDATA_WAREHOUSE", str(root / "entrepot" / "opendata.duckdb"))
-        env.setenv("OPENDATA_DATA_DIR", str(root / "data"))
-        env.setenv("OPENDATA_MIRROR", server.url)
-        summary = yearly_refresh()
-    return summary, root / "entrepot" / "opendata.duckdb"
+@pytest.fixture
+def social_run(full_run):
+    """The complete refresh of the session (census, CAF, Observatoire fixtures)."""
+    return full_run
 
 
 def test_the_caf_export_is_dated_from_its_data_and_every_year_is_kept(social_run):

@@ -168,6 +168,14 @@ create or replace macro caf_type_code(code) as
         else 'commune'
     end;
 
--- Paris, Marseille and Lyon: the commune of a municipal arrondissement.
-create or replace macro commune_of_arrondissement(code) as
-    case left(code, 3) when '751' then '75056' when '132' then '13055' when '693' then '69123' end;
+-- The commune of a CAF row: an arrondissement's commune (Paris, Marseille, Lyon), the
+-- commune of the run for a commune code (`code_passage`: from the table de passage),
+-- none for a pseudo-code.
+create or replace macro caf_code_commune(type_code, code_origine, code_passage) as
+    case
+        when type_code = 'arrondissement municipal' then
+            case left(code_origine, 3)
+                when '751' then '75056' when '132' then '13055' when '693' then '69123'
+            end
+        when type_code = 'commune' then coalesce(code_passage, code_origine)
+    end;

@@ -26,10 +26,7 @@ typed as (
 final as (
     select
         typed.*,
-        case
-            when type_code = 'arrondissement municipal' then commune_of_arrondissement(code_origine)
-            when type_code = 'commune' then coalesce(passage.code_commune, code_origine)
-        end as code_commune
+        caf_code_commune(type_code, code_origine, passage.code_commune) as code_commune
     from typed
     left join staging.stg_passage_communes as passage using (code_origine)
 )

@@ -10,7 +10,8 @@ process (so that memory figures stay apart):
     what the loader does before DuckDB reads the file;
   - pandas-xlsx: `pandas.read_excel(skiprows=4, dtype=str)` (openpyxl, full load) +
     the same long CSV;
-  - ours-csv: `read_rows` on the CSV export of the same rows.
+  - ours-csv: `read_rows` on the CSV export of the same rows;
+  - ours-check: `check_layout`, the check made at download (top of the xlsx only).
 
 It prints wall time and peak memory (VmHWM) of each, and the ratios.
 Run: uv run python bench/observatoire_xlsx.py [--communes 35000] [--annees 8]
@@ -73,6 +74,9 @@ def measure(kind: str, path: Path, queue) -> None:
         frame = frame.rename(columns={CODE: "valeur"})
         frame[list(indicators.NORMALISED)].to_csv(target, sep=";", index=False)
         rows = len(frame)
+    elif kind == "ours-check":
+        indicators.check_layout(path, source, indicateur, "bench")
+        rows = 0
     else:
         as_served = dataclasses.replace(source, format="csv" if kind == "ours-csv" else "xlsx")
         found = indicators.read_rows(path, as_served, indicateur, "bench")
@@ -96,7 +100,12 @@ def main() -> None:
         )
         results = {
             kind: in_fresh_process(measure, kind, path, label=kind)
-            for kind, path in (("ours-xlsx", xlsx), ("pandas-xlsx", xlsx), ("ours-csv", csv))
+            for kind, path in (
+                ("ours-xlsx", xlsx),
+                ("pandas-xlsx", xlsx),
+                ("ours-csv", csv),
+                ("ours-check", xlsx),
+            )
         }
     print(f"{'lecteur':<12} {'lignes':>8} {'durée (s)':>10} {'mémoire max (Mo)':>17}")
     for kind, (rows, seconds, peak) in results.items():

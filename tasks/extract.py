@@ -175,7 +175,7 @@ def _fetch_url(
             return Fetched(source.id, previous, NOT_MODIFIED)
         check_payload(scratch, source, url)
         if indicateur:  # a layout change is told now, for this indicator alone
-            indicators.read_rows(scratch, source, indicateur, url)
+            indicators.check_layout(scratch, source, indicateur, url)
         millesime = declared or _detected_millesime(source, scratch, url, wanted)
         raw, new = store.keep(
             scratch,

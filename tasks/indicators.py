@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import csv
 import io
+import itertools
 from pathlib import Path
 
 from tasks.errors import InvalidFormat, LayoutChanged
@@ -36,13 +37,22 @@ def file_format(source: Source, indicateur: Indicateur) -> str:
     return indicateur.format or source.format
 
 
-def read_rows(path: Path, source: Source, indicateur: Indicateur, url: str) -> list[list[str]]:
-    """The rows of one indicator file as `NORMALISED` columns, or a French error."""
+def check_layout(path: Path, source: Source, indicateur: Indicateur, url: str) -> None:
+    """At download: the header and a first row are there (the top of the file only: a
+    France-wide xlsx takes ~30 s to read whole, see bench/observatoire_xlsx.py)."""
+    read_rows(path, source, indicateur, url, limit=_HEADER_SEARCH + 1)
+
+
+def read_rows(
+    path: Path, source: Source, indicateur: Indicateur, url: str, limit: int | None = None
+) -> list[list[str]]:
+    """The rows of one indicator file as `NORMALISED` columns, or a French error.
+    `limit`: read only that many rows of the file (header included)."""
     where = f"{url} (source {source.id}, indicateur {indicateur.code})"
     if file_format(source, indicateur) == "xlsx":
-        table = _xlsx_rows(path, source, where)
+        table = _xlsx_rows(path, source, where, limit)
     else:
-        table = _csv_rows(path, source, where)
+        table = _csv_rows(path, source, where, limit)
     value_column = (source.value_column or "{indicateur}").format(indicateur=indicateur.code)
     header_index, header = _find_header(table, source, value_column, where)
     position = {name: header.index(name) for name in header if name}
@@ -106,7 +116,7 @@ def _find_header(
     return expected, [name.lower() for name in first]
 
 
-def _csv_rows(path: Path, source: Source, where: str) -> list[list[str]]:
+def _csv_rows(path: Path, source: Source, where: str, limit: int | None) -> list[list[str]]:
     try:
         text = path.read_bytes().decode(source.encoding).lstrip("\ufeff")
     except UnicodeDecodeError as error:
@@ -116,10 +126,10 @@ def _csv_rows(path: Path, source: Source, where: str) -> list[list[str]]:
             action="vérifiez `encoding` dans warehouse/sources.yaml",
         ) from error
     reader = csv.reader(io.StringIO(text), delimiter=source.separator or ";")
-    return [[value.strip() for value in row] for row in reader]
+    return [[value.strip() for value in row] for row in itertools.islice(reader, limit)]
 
 
-def _xlsx_rows(path: Path, source: Source, where: str) -> list[list[str]]:
+def _xlsx_rows(path: Path, source: Source, where: str, limit: int | None) -> list[list[str]]:
     import openpyxl  # imported when needed: only this source reads spreadsheets
 
     try:
@@ -141,7 +151,8 @@ def _xlsx_rows(path: Path, source: Source, where: str) -> list[list[str]]:
                 action="corrigez `sheet` dans warehouse/sources.yaml",
             )
         sheet = workbook[source.sheet] if source.sheet else workbook.active
-        return [[_text(value) for value in row] for row in sheet.iter_rows(values_only=True)]
+        rows = sheet.iter_rows(values_only=True, max_row=limit)
+        return [[_text(value) for value in row] for row in rows]
     finally:
         workbook.close()
 

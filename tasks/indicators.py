@@ -54,7 +54,7 @@ def read_rows(
     else:
         table = _csv_rows(path, source, where, limit)
     value_column = (source.value_column or "{indicateur}").format(indicateur=indicateur.code)
-    header_index, header = _find_header(table, source, value_column, where)
+    header_index, header = _find_header(table, source)
     position = {name: header.index(name) for name in header if name}
     missing = [name for name in (*_REQUIRED, value_column) if name not in position]
     if missing:
@@ -104,9 +104,9 @@ def write_normalised(rows: list[list[str]], target: Path) -> Path:
     return target
 
 
-def _find_header(
-    table: list[list[str]], source: Source, value_column: str, where: str
-) -> tuple[int, list[str]]:
+def _find_header(table: list[list[str]], source: Source) -> tuple[int, list[str]]:
+    """The header row: where the registry says (`header_row`, below the banner), else the
+    first row holding `codgeo` (a banner that changed height), names in lower case."""
     expected = max(0, source.header_row - 1) if source.format == "xlsx" else 0
     candidates = [expected, *(i for i in range(min(_HEADER_SEARCH, len(table))) if i != expected)]
     for index in candidates:

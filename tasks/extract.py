@@ -137,7 +137,10 @@ def _fetch_indicator(
             None,
             f"en échec : {error.what}",
             indicateur=indicateur.code,
-            error=f"indicateur {indicateur.code} ({indicateur.libelle}) : {error.message}",
+            # What and where only: the advice of the inner error ("nothing was loaded")
+            # is wrong here, the other indicators were; `enforce_complete` says what to do.
+            error=f"indicateur {indicateur.code} ({indicateur.libelle}) : {error.title} : "
+            f"{error.what}" + (f"\n  Où : {error.where}" if error.where else ""),
         )
     return dataclasses.replace(fetched, indicateur=indicateur.code)
 

@@ -225,6 +225,8 @@ def test_an_unknown_indicator_fails_alone_and_keeps_its_previous_values(workspac
     assert "2 indicateur(s) non chargé(s)" in message
     assert "indicateur part_log_vac" in message and "HTTP 500" in message
     assert "indicateur part_75p_seuls" in message and "page HTML" in message
+    # Each failure says what and where, never "nothing was loaded": the others were.
+    assert "n'ont pas été modifiés" not in message and "Rien n'a été chargé" not in message
     # The others loaded; the failed ones keep their previous rows.
     assert query(
         warehouse,

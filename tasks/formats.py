@@ -90,18 +90,23 @@ def _check_json(path: Path, source: Source, where: str) -> None:
         raise InvalidFormat("le JSON reçu n'est pas une liste d'objets", where=where, action=_RETRY)
 
 
-def _decode_header(head: bytes, source: Source, where: str) -> list[str]:
-    if b"\n" in head:
-        head = head[: head.index(b"\n") + 1]
+def decode_text(payload: bytes, source: Source, where: str) -> str:
+    """The text of a file in the registry's encoding, without its BOM, or a French error."""
     try:
-        text = head.decode(source.encoding)
+        return payload.decode(source.encoding).lstrip("\ufeff")
     except UnicodeDecodeError as error:
         raise InvalidFormat(
             f"le fichier n'est pas encodé en {source.encoding} ({error})",
             where=where,
             action="vérifiez `encoding` dans warehouse/sources.yaml",
         ) from error
-    first_line = text.lstrip("\ufeff").splitlines()[0] if text.strip() else ""
+
+
+def _decode_header(head: bytes, source: Source, where: str) -> list[str]:
+    if b"\n" in head:
+        head = head[: head.index(b"\n") + 1]
+    text = decode_text(head, source, where)
+    first_line = text.splitlines()[0] if text.strip() else ""
     header = next(csv.reader(io.StringIO(first_line), delimiter=source.separator or ","), [])
     if len(header) < 2:
         raise InvalidFormat(

@@ -15,6 +15,7 @@ import itertools
 from pathlib import Path
 
 from tasks.errors import InvalidFormat, LayoutChanged
+from tasks.formats import decode_text
 from tasks.registry import Indicateur, Source
 
 NORMALISED = ("codgeo", "libgeo", "an", "sexe", "indicateur", "valeur")
@@ -117,14 +118,7 @@ def _find_header(table: list[list[str]], source: Source) -> tuple[int, list[str]
 
 
 def _csv_rows(path: Path, source: Source, where: str, limit: int | None) -> list[list[str]]:
-    try:
-        text = path.read_bytes().decode(source.encoding).lstrip("\ufeff")
-    except UnicodeDecodeError as error:
-        raise InvalidFormat(
-            f"le fichier n'est pas encodé en {source.encoding} ({error})",
-            where=where,
-            action="vérifiez `encoding` dans warehouse/sources.yaml",
-        ) from error
+    text = decode_text(path.read_bytes(), source, where)
     reader = csv.reader(io.StringIO(text), delimiter=source.separator or ";")
     return [[value.strip() for value in row] for row in itertools.islice(reader, limit)]
 

@@ -53,12 +53,87 @@ def _parser() -> argparse.ArgumentParser:
         "qualite", help="résultats du dernier contrôle qualité, en clair (lecture seule)"
     )
     qualite.set_defaults(run=_qualite)
+    _subventions_commands(commands)
     sql = commands.add_parser("sql", help="interroger l'entrepôt (lecture seule)")
     sql.add_argument(
         "requete", help='par exemple : "select count(*) from marts.communes where is_mel"'
     )
     sql.set_defaults(run=_sql)
     return parser
+
+
+def _subventions_commands(commands) -> None:
+    subventions = commands.add_parser(
+        "subventions", help="subventions aux associations : documents → fichier SCDL"
+    )
+    actions = subventions.add_subparsers(required=True, metavar="action")
+    build = actions.add_parser(
+        "build",
+        help="lire les délibérations d'une commune, écrire le fichier SCDL, le rapport et les "
+        "fichiers à relire ; charger dans l'entrepôt si tout est valide",
+    )
+    build.add_argument(
+        "--input", required=True, help="dossier des documents (.docx, .odt, .xlsx, .csv)"
+    )
+    build.add_argument("--commune", default="59522", help="code INSEE (défaut : 59522)")
+    build.add_argument(
+        "--out", help="dossier de sortie (défaut : data/outputs/subventions/<commune>)"
+    )
+    build.add_argument(
+        "--charger",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="charger le fichier validé dans l'entrepôt (défaut) ; --no-charger : fichier seul",
+    )
+    build.add_argument(
+        "--publier", action="store_true", help="publier ensuite ce qui a changé (data.gouv.fr)"
+    )
+    build.add_argument("--env", choices=["demo", "prod"], default="demo")
+    build.add_argument("--dry-run", action=argparse.BooleanOptionalAction, default=True)
+    build.set_defaults(run=_subventions_build)
+    check = actions.add_parser(
+        "valider",
+        help="valider un fichier CSV contre le schéma SCDL subventions (sans rien écrire)",
+    )
+    check.add_argument("fichier", help="fichier CSV à valider")
+    check.set_defaults(run=_subventions_check)
+
+
+def _subventions_build(args: argparse.Namespace) -> int:
+    from flows.subventions import subventions
+
+    return _run(
+        "de la construction du fichier des subventions",
+        lambda: subventions(
+            input_dir=args.input,
+            commune=args.commune,
+            out_dir=args.out,
+            load=args.charger,
+            publish_changes=args.publier,
+            env=args.env,
+            dry_run=args.dry_run,
+        ),
+    )
+
+
+def _subventions_check(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from tasks.errors import OpenDataError
+    from tasks.subventions.config import load_config
+    from tasks.subventions.validation import validate
+
+    try:
+        config = load_config()
+    except OpenDataError as error:
+        print(error.message, file=sys.stderr)
+        return 1
+    result = validate(Path(args.fichier), config.schema_path)
+    verdict = "conforme" if result.conforme else "NON conforme"
+    print(f"{args.fichier} : {verdict} au schéma {config.schema_name} {config.schema_version}")
+    for line in result.lines():
+        print(f"  - {line}")
+    return 0 if result.publiable else 1
 
 
 def _publication_options(parser: argparse.ArgumentParser) -> None:

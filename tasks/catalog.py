@@ -60,6 +60,13 @@ class Fiche:
     # The standard the data file follows, when there is one, e.g.
     # {name: scdl/subventions, version: 2.1.1}: set on the resource on data.gouv.fr.
     schema: dict[str, str] | None = None
+    # Mart columns the publication reads (the périmètre filter, the file name, the
+    # years covered) without writing them into the data file.
+    colonnes_internes: list[str] = field(default_factory=list)
+    # The data file's name when a standard fixes it, e.g. the SCDL's
+    # "{date}_{siren_attribuant}_{nom_fichier}.csv": {date} is the day of publication
+    # (AAAAMMJJ), other names are columns with a single value in the périmètre.
+    nom_fichier: str | None = None
 
     def dataset_id(self, perimetre: str, env: str) -> str | None:
         return (self.datagouv.get(perimetre) or {}).get(env)

@@ -6,14 +6,16 @@ import csv
 import datetime as dt
 import hashlib
 import json
+import re
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
 
 from tasks import changelog
-from tasks.catalog import Fiche, Perimetre
-from tasks.errors import ConfigurationError
+from tasks.catalog import Fiche, Perimetre, catalog_dir
+from tasks.errors import ConfigurationError, InvalidData
 from tasks.registry import Registry
 from tasks.sql import quote_ident
 from tasks.text import french_number
@@ -96,12 +98,13 @@ def prepare(
 ) -> Prepared:
     relation = _relation(conn, fiche, perimetre)
     key = dataset_key(fiche, perimetre.code)
-    folder.mkdir(parents=True, exist_ok=True)
-    data_path = folder / f"{fiche.name}-{perimetre.code}.csv"
-    relation.order(", ".join(quote_ident(c) for c in fiche.cle)).write_csv(
-        str(data_path), header=True
-    )
     frame = relation.df()
+    data_path = _data_path(fiche, perimetre, frame, folder, today)
+    published = [quote_ident(c) for c in relation.columns if c not in fiche.colonnes_internes]
+    relation.order(", ".join(quote_ident(c) for c in fiche.cle)).select(
+        ", ".join(published)
+    ).write_csv(str(data_path), header=True)
+    check_schema(fiche, data_path)
     rows = changelog.snapshot_rows(frame, fiche.cle)
     millesimes = ", ".join(
         str(v) for v in sorted(frame[fiche.couverture_temporelle].dropna().unique())
@@ -149,7 +152,8 @@ def prepare(
 
 def check_columns(conn: duckdb.DuckDBPyConnection, fiche: Fiche) -> None:
     """Every published column is described in the fiche, and only those."""
-    columns = conn.table(f"marts.{quote_ident(fiche.mart)}").columns
+    every = conn.table(f"marts.{quote_ident(fiche.mart)}").columns
+    columns = [c for c in every if c not in fiche.colonnes_internes]
     missing = [c for c in columns if c not in fiche.colonnes]
     extra = [c for c in fiche.colonnes if c not in columns]
     if missing or extra:
@@ -160,6 +164,57 @@ def check_columns(conn: duckdb.DuckDBPyConnection, fiche: Fiche) -> None:
             where=str(fiche.path),
             action="mettez à jour `colonnes` dans la fiche",
         )
+
+
+def check_schema(fiche: Fiche, path: Path) -> None:
+    """A file that follows a standard is validated against the official schema kept in
+    catalog/schemas/ before anything is sent: a failing file is never published."""
+    if not fiche.schema:
+        return
+    from tasks.subventions.validation import validate
+
+    name = f"{fiche.schema['name'].replace('/', '-')}-{fiche.schema['version']}.json"
+    schema_path = catalog_dir() / "schemas" / name
+    if not schema_path.is_file():
+        raise ConfigurationError(
+            f"la fiche {fiche.name} suit le schéma {fiche.schema['name']} "
+            f"{fiche.schema['version']}, dont la copie locale manque",
+            where=str(schema_path),
+            action="ajoutez le schéma officiel (schema.json) sous ce nom",
+        )
+    result = validate(path, schema_path)
+    if not result.publiable:
+        raise InvalidData(
+            f"le fichier préparé pour {fiche.name} n'est pas conforme au schéma "
+            f"{fiche.schema['name']} {fiche.schema['version']} : " + " ; ".join(result.lines()[:5]),
+            where=str(path),
+            action="rien n'a été publié : corrigez les données (rapport de la commande "
+            "`opendata-mel subventions build`) puis relancez",
+        )
+
+
+def _data_path(fiche: Fiche, perimetre: Perimetre, frame, folder: Path, today: dt.date) -> Path:
+    if not fiche.nom_fichier:
+        folder.mkdir(parents=True, exist_ok=True)
+        return folder / f"{fiche.name}-{perimetre.code}.csv"
+    values = {"date": today.strftime("%Y%m%d")}
+    for column in re.findall(r"{(\w+)}", fiche.nom_fichier):
+        if column == "date":
+            continue
+        distinct = frame[column].dropna().unique() if column in frame else []
+        if len(distinct) != 1:
+            raise InvalidData(
+                f"le nom du fichier de {fiche.name} prend la colonne {column}, qui a "
+                f"{len(distinct)} valeur(s) dans le périmètre {perimetre.code} au lieu d'une",
+                where=str(fiche.path),
+                action="vérifiez `nom_fichier` dans la fiche et les données du mart",
+            )
+        values[column] = str(distinct[0])
+    # One folder per dataset: the dated name changes, the previous file goes.
+    own = folder / dataset_key(fiche, perimetre.code).replace("/", "-")
+    shutil.rmtree(own, ignore_errors=True)
+    own.mkdir(parents=True)
+    return own / fiche.nom_fichier.format(**values)
 
 
 def _relation(conn: duckdb.DuckDBPyConnection, fiche: Fiche, perimetre: Perimetre):

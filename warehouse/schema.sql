@@ -179,3 +179,31 @@ create or replace macro caf_code_commune(type_code, code_origine, code_passage) 
             end
         when type_code = 'commune' then coalesce(code_passage, code_origine)
     end;
+
+-- Subsidies to associations (SCDL subventions), loaded by the `subventions` flow from a
+-- commune's documents once its file has passed the SCDL validation; one load replaces
+-- that commune's rows. The 16 SCDL fields as written in the validated file (text), plus
+-- where each row was read.
+create table if not exists raw.subventions (
+    code_commune varchar not null,
+    annee integer not null,
+    "nomAttribuant" varchar,
+    "idAttribuant" varchar,
+    "dateConvention" varchar,
+    "referenceDecision" varchar,
+    "nomBeneficiaire" varchar,
+    "idBeneficiaire" varchar,
+    "rnaBeneficiaire" varchar,
+    objet varchar,
+    montant varchar,
+    nature varchar,
+    "conditionsVersement" varchar,
+    "datesPeriodeVersement" varchar,
+    "idRAE" varchar,
+    "notificationUE" varchar,
+    "pourcentageSubvention" varchar,
+    "dispositifAide" varchar,
+    graphie varchar,                   -- the beneficiary as the document spells it
+    _fichier varchar,                  -- the document, table and row read
+    _ligne bigint                      -- row of the validated SCDL file (header = 1)
+);

@@ -1,0 +1,1 @@
+"""Subsidies to associations: the commune's documents → one SCDL subventions file."""

@@ -1,0 +1,83 @@
+"""A commune's validated SCDL rows into the warehouse: raw → staging → mart."""
+
+from __future__ import annotations
+
+import hashlib
+
+import duckdb
+
+from tasks import models
+from tasks.errors import ConfigurationError
+from tasks.sql import read_sql
+from tasks.subventions.scdl import Row
+
+SOURCE_ID = "subventions"
+
+
+def replace_commune(
+    conn: duckdb.DuckDBPyConnection, code_commune: str, built: list[Row], columns: list[str]
+) -> int:
+    """The commune's rows are replaced as a whole: a year dropped from the documents
+    disappears, another commune's rows stay."""
+    conn.execute(read_sql("schema.sql"))
+    conn.execute("delete from raw.subventions where code_commune = ?", [code_commune])
+    names = ["code_commune", "annee", *columns, "graphie", "_fichier", "_ligne"]
+    placeholders = ", ".join("?" for _ in names)
+    conn.executemany(
+        f"insert into raw.subventions by position values ({placeholders})",
+        [
+            [code_commune, row.annee, *(row.values[c] for c in columns), row.graphie,
+             str(row.place), number]
+            for number, row in enumerate(built, start=2)
+        ],
+    )  # fmt: skip
+    _record(conn)
+    return len(built)
+
+
+def _record(conn: duckdb.DuckDBPyConnection) -> None:
+    """One meta.chargements row per year present, every commune included."""
+    conn.execute("delete from meta.chargements where source_id = ?", [SOURCE_ID])
+    for annee, lignes, contenu in conn.execute(
+        "select annee, count(*), string_agg(concat_ws('|', code_commune, \"nomBeneficiaire\", "
+        "montant, \"dateConvention\"), '\n' order by all) "
+        "from raw.subventions group by annee"
+    ).fetchall():
+        empreinte = hashlib.sha256(contenu.encode()).hexdigest()
+        conn.execute(
+            "insert into meta.chargements values (?, ?, ?, ?, now())",
+            [SOURCE_ID, annee, empreinte, lignes],
+        )
+
+
+def downstream_models() -> list[models.Model]:
+    """The models built from the subsidies, in build order."""
+    every = models.discover()
+    return [m for m in every if SOURCE_ID in models.raw_sources(m, every)]
+
+
+def build(conn: duckdb.DuckDBPyConnection) -> dict[str, int]:
+    """Rebuild only what reads the subsidies; the other tables they read must exist."""
+    chosen = downstream_models()
+    rebuilt = {m.table for m in chosen}
+    existing = {
+        f"{schema}.{table}"
+        for schema, table in conn.execute(
+            "select schema_name, table_name from duckdb_tables()"
+        ).fetchall()
+    }
+    missing = sorted(
+        ref
+        for model in chosen
+        for ref in model.references()
+        if ref not in rebuilt and ref not in existing and not ref.startswith("raw.")
+    )
+    if missing:
+        raise ConfigurationError(
+            f"l'entrepôt n'a pas encore {', '.join(missing)}, dont les subventions ont besoin "
+            "(appartenance des communes à la MEL)",
+            where="entrepôt DuckDB (OPENDATA_WAREHOUSE)",
+            action="lancez d'abord un rafraîchissement (`make demo` ou `uv run opendata-mel "
+            "refresh`), puis relancez ; le fichier SCDL et le rapport sont déjà écrits",
+        )
+    return models.build(conn, chosen)

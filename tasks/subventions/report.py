@@ -1,0 +1,178 @@
+"""The French report of a subsidies build: what was read, what to confirm, what to fix."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+
+from tasks.subventions import beneficiaries, identifiers
+from tasks.subventions.config import CommuneSubventions
+from tasks.subventions.model import Issue, Reading
+from tasks.subventions.scdl import Row
+from tasks.subventions.validation import Validation
+
+_ORIGINS = {
+    "api": "trouvé par l'API",
+    "agent": "saisi par l'agent",
+    "ambigu": "AMBIGU : à choisir",
+    "introuvable": "INTROUVABLE : à saisir",
+}
+
+
+@dataclass
+class Build:
+    commune: CommuneSubventions
+    documents: list[Path]
+    readings: list[Reading]
+    found: list[identifiers.Identified]
+    siret_attribuant: str | None
+    columns: list[str]
+    rows: list[Row]
+    csv_path: Path
+    validation: Validation
+    totals: list[dict]
+    issues: list[Issue]
+    out: Path
+
+    @property
+    def publiable(self) -> bool:
+        return self.validation.publiable and not self.issues
+
+    def headline(self) -> str:
+        state = (
+            "fichier SCDL valide"
+            if self.publiable
+            else f"fichier SCDL NON publiable ({self._problem_count()} problème(s) à corriger)"
+        )
+        return (
+            f"Subventions de {self.commune.nom_attribuant} : {len(self.rows)} ligne(s) lue(s) "
+            f"dans {len(self.documents)} document(s), {state}"
+        )
+
+    def _problem_count(self) -> int:
+        blocking = [p for p in self.validation.problems if p.niveau != "avertissement"]
+        return len(blocking) + len(self.issues)
+
+    def markdown(self) -> str:
+        sections = [
+            f"# {self.headline()}",
+            self._summary(),
+            self._totals(),
+            self._issues(),
+            self._validation(),
+            self._groups(),
+            self._identifiers(),
+            self._skipped(),
+        ]
+        return "\n\n".join(s for s in sections if s) + "\n"
+
+    def _summary(self) -> str:
+        years = sorted({r.annee for r in self.rows if r.annee is not None})
+        return "\n".join(
+            [
+                f"- Fichier SCDL : `{self.csv_path}`",
+                f"- Documents lus : {', '.join(p.name for p in self.documents)}",
+                f"- Années : {', '.join(map(str, years)) or 'aucune'}",
+                f"- Attribuant : {self.commune.nom_attribuant}, SIRET "
+                f"{self.siret_attribuant or 'INCONNU (voir la validation)'}",
+                f"- À relire et corriger : `{self.out / 'identifiants.csv'}` (identifiants) et "
+                f"`{self.out / 'decisions.csv'}` (année et date de chaque tableau) ; vos "
+                "corrections l'emportent à la prochaine exécution.",
+            ]
+        )
+
+    def _totals(self) -> str:
+        lines = [
+            "## Totaux par année",
+            "",
+            "| année | lignes | total lu | total du document | concordance |",
+            "|---|---|---|---|---|",
+        ]
+        counts = Counter(r.annee for r in self.rows)
+        for item in self.totals:
+            printed = item["document"]
+            lines.append(
+                f"| {item['annee'] or 'inconnue'} | {counts.get(item['annee'], 0)} "
+                f"| {_euros(item['lu'])} | {_euros(printed) if printed is not None else '—'} "
+                f"| {'oui' if item['concorde'] else '**NON**'} |"
+            )
+        return "\n".join(lines)
+
+    def _issues(self) -> str:
+        if not self.issues:
+            return ""
+        lines = ["## À corriger ou à compléter avant publication", ""]
+        lines += [f"- {issue}" for issue in self.issues]
+        return "\n".join(lines)
+
+    def _validation(self) -> str:
+        verdict = (
+            "conforme au schéma SCDL subventions 2.1.1"
+            if self.validation.conforme
+            else "NON conforme au schéma SCDL subventions 2.1.1"
+        )
+        lines = [f"## Validation : {verdict}", ""]
+        by_line = {number: row for number, row in enumerate(self.rows, start=2)}
+        for problem in self.validation.problems:
+            row = by_line.get(problem.ligne or 0)
+            where = f" (lu dans : {row.place})" if row else ""
+            lines.append(f"- [{problem.niveau}] {problem}{where}")
+        if not self.validation.problems:
+            lines.append("Aucun problème.")
+        return "\n".join(lines)
+
+    def _groups(self) -> str:
+        merged = [item for item in self.found if len(item.graphies) > 1]
+        lines = [
+            "## Bénéficiaires regroupés (à confirmer)",
+            "",
+            beneficiaries.rule_text(),
+            "",
+            "| nom retenu | graphies des documents (années) |",
+            "|---|---|",
+        ]
+        for item in merged:
+            spellings = "; ".join(
+                f"« {name} » ({', '.join(map(str, years)) or 'année inconnue'})"
+                for name, years in item.graphies.items()
+            )
+            lines.append(f"| {item.nom_retenu} | {spellings} |")
+        if not merged:
+            lines.append("| — | aucun regroupement |")
+        lines += [
+            "",
+            "Pour séparer ou regrouper autrement, changez la colonne `groupe` dans "
+            "identifiants.csv.",
+        ]
+        return "\n".join(lines)
+
+    def _identifiers(self) -> str:
+        lines = [
+            "## Identifiants des bénéficiaires",
+            "",
+            identifiers.rule_text(),
+            "",
+            "| bénéficiaire | SIRET | RNA | origine | candidats |",
+            "|---|---|---|---|---|",
+        ]
+        for item in self.found:
+            lines.append(
+                f"| {item.nom_retenu} | {item.siret or '—'} | {item.rna or '—'} "
+                f"| {_ORIGINS.get(item.origine, item.origine)} | {item.candidats or ''} |"
+            )
+        return "\n".join(lines)
+
+    def _skipped(self) -> str:
+        skipped = [(place, why) for r in self.readings for place, why in r.skipped]
+        if not skipped:
+            return ""
+        lines = ["## Lignes des documents écartées (jamais des subventions)", ""]
+        lines += [f"- {place} : {why}" for place, why in skipped]
+        return "\n".join(lines)
+
+
+def _euros(amount: Decimal) -> str:
+    """1500.5 -> « 1 500,50 € » (narrow no-break space between thousands)."""
+    return f"{amount:,.2f} €".replace(",", "\u202f").replace(".", ",")

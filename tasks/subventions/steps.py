@@ -1,0 +1,185 @@
+"""The Prefect tasks of the subsidies flow: thin wrappers around tasks/subventions/."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import duckdb
+from prefect import task
+from prefect.artifacts import create_markdown_artifact
+from prefect.cache_policies import NO_CACHE
+
+from tasks import quality
+from tasks.catalog import load_catalog
+from tasks.errors import InvalidData
+from tasks.settings import Settings
+from tasks.subventions import beneficiaries, decisions, identifiers, loading, scdl
+from tasks.subventions.config import CommuneSubventions, SubventionsConfig
+from tasks.subventions.extraction import apply_answers, read_document
+from tasks.subventions.model import Issue, Place, Reading
+from tasks.subventions.report import Build
+from tasks.subventions.validation import validate
+from tasks.warehouse import connect
+
+_TASK = {"cache_policy": NO_CACHE}
+READABLE = {".docx", ".odt", ".xlsx", ".csv"}
+CONVERTIBLE = {".doc", ".rtf", ".xls", ".ods", ".pdf"}
+IDENTIFIERS, DECISIONS, REPORT = "identifiants.csv", "decisions.csv", "rapport.md"
+
+
+@task(name="lire-documents", **_TASK)
+def read_documents(folder: Path, out: Path) -> tuple[list[Path], list[Reading], list[Issue]]:
+    """Every readable document of the folder, with the officer's answers applied."""
+    if not folder.is_dir():
+        raise InvalidData(
+            "dossier des documents introuvable",
+            where=str(folder),
+            action="indiquez avec --input le dossier qui contient les délibérations "
+            "(.docx, .odt, .xlsx, .csv)",
+        )
+    paths, issues = _documents(folder)
+    answers = decisions.read_answers(out / DECISIONS)
+    raw = [read_document(path) for path in paths]
+    decisions.write(out / DECISIONS, decisions.found(raw), answers)
+    return paths, [apply_answers(reading, answers) for reading in raw], issues
+
+
+def _documents(folder: Path) -> tuple[list[Path], list[Issue]]:
+    paths, issues = [], []
+    for path in sorted(folder.iterdir()):
+        if path.name.startswith((".", "~$")) or not path.is_file():
+            continue  # hidden files, and the lock files Word and LibreOffice leave
+        suffix = path.suffix.lower()
+        if suffix in READABLE:
+            paths.append(path)
+        elif suffix in CONVERTIBLE:
+            issues.append(
+                Issue(
+                    f"document non lu (format {suffix})",
+                    action="enregistrez-le en .docx, .odt ou .xlsx (LibreOffice : `libreoffice "
+                    "--headless --convert-to docx fichier`) dans le même dossier, puis relancez",
+                    place=Place(path.name),
+                )
+            )
+    if not paths:
+        raise InvalidData(
+            "aucun document lisible (.docx, .odt, .xlsx, .csv) dans le dossier",
+            where=str(folder),
+            action="copiez-y les délibérations d'attribution des subventions",
+        )
+    return paths, issues
+
+
+@task(name="regrouper-beneficiaires", **_TASK)
+def group_beneficiaries(readings: list[Reading]) -> list[beneficiaries.Group]:
+    return beneficiaries.group(
+        (line.beneficiaire, line.decision.annee) for r in readings for line in r.lines
+    )
+
+
+@task(name="identifier-beneficiaires", **_TASK)
+def identify(
+    groups: list[beneficiaries.Group],
+    commune: CommuneSubventions,
+    config: SubventionsConfig,
+    settings: Settings,
+    out: Path,
+) -> tuple[list[identifiers.Identified], str | None]:
+    """SIRET and RNA of each group (the officer's corrections win), and the commune's
+    own SIRET when the configuration does not give it."""
+    previous = identifiers.read_identifiers(out / IDENTIFIERS)
+    client = identifiers.EntreprisesClient(
+        config.api_url,
+        settings.mirror,
+        settings.data_dir / "cache" / "recherche-entreprises",
+        rate=config.api_rate,
+        timeout=settings.http_timeout,
+        attempts=settings.http_attempts,
+        max_wait=settings.http_max_wait,
+    )
+    found = identifiers.resolve(groups, client, commune.code_commune, previous)
+    identifiers.write_identifiers(out / IDENTIFIERS, found)
+    siret = commune.siret or client.siege_siret(commune.siren)
+    return found, siret
+
+
+@task(name="assembler-fichier-scdl", **_TASK)
+def assemble(
+    paths: list[Path],
+    readings: list[Reading],
+    found: list[identifiers.Identified],
+    siret_attribuant: str | None,
+    commune: CommuneSubventions,
+    config: SubventionsConfig,
+    out: Path,
+    issues: list[Issue],
+) -> Build:
+    columns = scdl.fields(config.schema_path)
+    by_spelling = {
+        spelling: scdl.Beneficiary(item.nom_retenu, item.siret, item.rna)
+        for item in found
+        for spelling in item.graphies
+    }
+    rows = scdl.rows(readings, by_spelling, commune, siret_attribuant, columns)
+    for stale in out.glob(f"*_{commune.siren}_*.csv"):
+        stale.unlink()  # the previous build's file, named after its own day
+    csv_path = out / scdl.file_name(commune, dt.date.today())
+    scdl.write(csv_path, rows, columns)
+    totals, total_issues = scdl.check_totals(readings, rows)
+    return Build(
+        commune=commune,
+        documents=paths,
+        readings=readings,
+        found=found,
+        siret_attribuant=siret_attribuant,
+        columns=columns,
+        rows=rows,
+        csv_path=csv_path,
+        validation=validate(csv_path, config.schema_path),
+        totals=totals,
+        issues=[*issues, *(i for r in readings for i in r.issues), *total_issues],
+        out=out,
+    )
+
+
+@task(name="ecrire-rapport", **_TASK)
+def write_report(build: Build) -> Path:
+    path = build.out / REPORT
+    path.write_text(build.markdown(), encoding="utf-8")
+    create_markdown_artifact(
+        key=f"subventions-{build.commune.code_commune}",
+        markdown=build.markdown(),
+        description=build.headline(),
+    )
+    return path
+
+
+@task(name="exiger-fichier-publiable", **_TASK)
+def enforce_publishable(build: Build) -> None:
+    if not build.publiable:
+        raise InvalidData(
+            build.headline(),
+            where=str(build.out / REPORT),
+            action="lisez le rapport : chaque problème y est donné avec sa ligne, sa colonne "
+            "et la correction ; corrigez les fichiers identifiants.csv / decisions.csv ou les "
+            "documents, puis relancez. Rien n'a été chargé ni publié",
+        )
+
+
+@task(name="charger-subventions", **_TASK)
+def load_rows(candidate: Path, build: Build) -> dict[str, int]:
+    with connect(candidate) as conn:
+        loading.replace_commune(conn, build.commune.code_commune, build.rows, build.columns)
+        return loading.build(conn)
+
+
+@task(name="controler-subventions", **_TASK)
+def check_quality(candidate: Path) -> quality.Validation:
+    """The suites of the marts built from the subsidies (the others did not change)."""
+    marts = [m for m in loading.downstream_models() if m.layer == "marts"]
+    published = {fiche.mart: fiche.cle for fiche in load_catalog().fiches}
+    with duckdb.connect(str(candidate), read_only=True) as conn:
+        validation = quality.validate(conn, quality.suites_for(marts), published)
+    validation.blocked = quality.blocked_marts(validation.outcomes, loading.downstream_models())
+    return validation

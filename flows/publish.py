@@ -9,7 +9,7 @@ from prefect.artifacts import create_markdown_artifact
 
 from tasks.catalog import load_catalog
 from tasks.errors import ConfigurationError
-from tasks.pipeline import check_quality
+from tasks.pipeline import check_quality, marts_awaiting_data
 from tasks.publish_report import PublicationReport
 from tasks.publish_tasks import check_api_key, plan_folder, publish_dataset
 from tasks.quality import Outcome
@@ -54,12 +54,14 @@ def publish(
         with locked(settings.warehouse):
             if outcomes is None:
                 outcomes = check_quality(settings.warehouse).outcomes
+            waiting = marts_awaiting_data(settings.warehouse)
+            chosen = [f for f in catalog.fiches if not datasets or f.name in datasets]
             plans = [
                 publish_dataset(
                     fiche, code, catalog, environment, registry, settings, outcomes, dry_run, force
                 )
-                for fiche in catalog.fiches
-                if not datasets or fiche.name in datasets
+                for fiche in chosen
+                if fiche.mart not in waiting
                 for code in fiche.perimetres
                 if not perimetres or code in perimetres
             ]
@@ -74,6 +76,7 @@ def publish(
                 "le site n'est pas interrogé)"
             ),
             datasets=plans,
+            waiting=[fiche.name for fiche in chosen if fiche.mart in waiting],
         )
         report.write(plan_folder(settings))
         create_markdown_artifact(key=f"plan-publication-{env}", markdown=report.markdown())

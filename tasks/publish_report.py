@@ -17,6 +17,9 @@ class PublicationReport:
     baseline: str
     datasets: list[DatasetPlan] = field(default_factory=list)
     files: list[Path] = field(default_factory=list)
+    # Fiches whose mart has never had data (e.g. no commune has built its subsidies yet):
+    # nothing to publish, nothing blocked.
+    waiting: list[str] = field(default_factory=list)
 
     def text(self) -> str:
         mode = "SIMULATION : rien n'est envoyé" if self.dry_run else "publication réelle"
@@ -40,6 +43,8 @@ class PublicationReport:
             f"Bilan : {touched} jeu(x) à créer ou modifier, "
             f"{len(self.datasets) - touched - blocked} inchangé(s), {blocked} bloqué(s)."
         )
+        if self.waiting:
+            lines.append(f"Sans données, rien à publier : {', '.join(self.waiting)}.")
         lines += [f"Plan écrit dans {path}" for path in self.files]
         return "\n".join(lines)
 

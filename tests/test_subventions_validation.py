@@ -1,0 +1,237 @@
+"""SCDL subventions validation, judged against the standard's official examples."""
+
+from __future__ import annotations
+
+import csv
+import io
+from pathlib import Path
+
+import pytest
+
+from tasks.subventions.validation import AVERTISSEMENT, DATE, ERREUR, Validation, validate
+
+ROOT = Path(__file__).resolve().parents[1]
+SCHEMA = ROOT / "catalog" / "schemas" / "scdl-subventions-2.1.1.json"
+EXEMPLES = Path(__file__).resolve().parent / "fixtures" / "scdl-subventions"
+SIRET = "La valeur n'est pas conforme au format Siret"
+ONE_OF = "Au moins l'une des colonnes idBeneficiaire ou rnaBeneficiaire doit comporter une valeur"
+NOMBRE = "Format de nombre incorrect"
+
+
+def where(validation: Validation, niveau: str | None = None) -> set[tuple]:
+    return {
+        (p.ligne, p.colonne, p.titre)
+        for p in validation.problems
+        if niveau is None or p.niveau == niveau
+    }
+
+
+def rows_of(name: str) -> list[list[str]]:
+    return list(csv.reader(io.StringIO((EXEMPLES / name).read_text(encoding="utf-8"))))
+
+
+def write(path: Path, rows: list[list[str]]) -> Path:
+    with path.open("w", encoding="utf-8", newline="") as handle:
+        csv.writer(handle, lineterminator="\n").writerows(rows)
+    return path
+
+
+def test_schema_is_the_official_one_byte_for_byte():
+    official = Path("/work/shared/reference/scdl-subventions/schema.json")
+    if not official.exists():
+        pytest.skip("shared reference copy not mounted")
+    assert SCHEMA.read_bytes() == official.read_bytes()
+
+
+def test_valid_example_is_conforme_but_its_impossible_dates_are_flagged():
+    validation = validate(EXEMPLES / "exemple_valide.csv", SCHEMA)
+
+    assert validation.conforme
+    assert not validation.publiable
+    assert {p.niveau for p in validation.problems} == {DATE}
+    column = "datesPeriodeVersement"
+    assert where(validation) == {
+        (24, column, "Période de versement inversée"),  # 2017-04-12/2017-03-09
+        (25, column, "Période de versement inversée"),  # 2017-12-20/2017-03-09
+        (27, column, "Date inexistante"),  # 2017-03-02/2017-30-05
+        (29, column, "Période de versement inversée"),  # 2017-03-02/2017-01-10
+    }
+    assert (
+        "Date inexistante : colonne datesPeriodeVersement, ligne 27 — la date 2017-30-05 "
+        "n'existe pas : corrigez-la (AAAA-MM-JJ), peut-être 2017-05-30 ?"
+    ) in validation.lines()
+
+
+def test_cell_errors_example_at_the_right_cells():
+    validation = validate(EXEMPLES / "exemple_invalide_erreurs_cellules.csv", SCHEMA)
+
+    assert not validation.conforme
+    assert where(validation, ERREUR) >= {
+        (6, "montant", NOMBRE),  # "100000,1"
+        (9, "pourcentageSubvention", NOMBRE),  # "0,5"
+        (2, "pourcentageSubvention", "Valeur hors limites"),  # 100
+        (7, "idAttribuant", SIRET),  # 218601946: 9 digits
+        (10, "idBeneficiaire", SIRET),  # 33496296600000: Luhn fails
+        (6, "idBeneficiaire", SIRET),  # 32402138500000.0
+        (5, "rnaBeneficiaire", "Format incorrect"),  # W3222
+        (5, "dateConvention", "Format de date incorrect"),  # 05/12/2016
+        (6, "notificationUE", "Valeur booléenne incorrecte"),  # no
+        (8, "notificationUE", "Valeur booléenne incorrecte"),  # yes
+        (8, "datesPeriodeVersement", "Format incorrect"),  # 2017-06-27_2018-06-27
+        (10, "montant", "Cellule vide"),
+        (9, "idBeneficiaire", ONE_OF),
+        (16, "nature", "Valeur non autorisée"),  # comma instead of ;
+    }
+    # dispositifAide (new in 2.1) is optional: validata only warns when it is missing.
+    assert where(validation, AVERTISSEMENT) == {
+        (1, "dispositifAide", "Colonne facultative manquante")
+    }
+    lines = validation.lines()
+    assert (
+        "Format de nombre incorrect : colonne montant, ligne 6 — le séparateur décimal à "
+        "utiliser est le point (écrire 100000.1, pas 100000,1)"
+    ) in lines
+    assert (
+        "Format de date incorrect : colonne dateConvention, ligne 5 — la date s'écrit "
+        "AAAA-MM-JJ (écrire 2016-12-05, pas 05/12/2016)"
+    ) in lines
+    assert (
+        "Valeur booléenne incorrecte : colonne notificationUE, ligne 8 — seules les valeurs "
+        "oui ou non sont autorisées (écrire oui, pas yes)"
+    ) in lines
+    siret = next(
+        line for line in lines if line.startswith(f"{SIRET} : colonne idBeneficiaire, ligne 10")
+    )
+    assert siret.endswith("vérifiez le numéro sur annuaire-entreprises.data.gouv.fr")
+    # Sorted as the file reads: by ligne, then in the schema's column order.
+    assert lines[0].startswith("Colonne facultative manquante : colonne dispositifAide, ligne 1")
+    assert lines.index(siret) < lines.index(
+        next(line for line in lines if line.startswith("Cellule vide : colonne montant, ligne 10"))
+    )
+
+
+def test_column_errors_example_names_the_expected_columns_on_ligne_1():
+    validation = validate(EXEMPLES / "exemple_invalide_erreurs_colonnes.csv", SCHEMA)
+
+    assert not validation.conforme
+    header = {p for p in validation.problems if p.ligne == 1}
+    assert {(p.colonne, p.titre, p.niveau) for p in header} == {
+        ("nomBeneficiaire", "Nom de colonne incorrect", ERREUR),
+        ("idAttribuant", "Colonne mal placée", ERREUR),
+        ("dispositifAide", "Colonne facultative manquante", AVERTISSEMENT),
+    }
+    assert (
+        "Nom de colonne incorrect : colonne nomBeneficiaire, ligne 1 — renommez la colonne "
+        "« NOM_Beneficiaire » en « nomBeneficiaire »"
+    ) in validation.lines()
+    # Columns are matched by name: the swapped columns are checked as themselves, so
+    # « Ville de Poitiers » is never taken for a SIRET.
+    assert not any("Ville de Poitiers" in p.detail for p in validation.problems)
+    assert where(validation, ERREUR) >= {
+        (6, "montant", NOMBRE),  # "100000,10"
+        (9, "pourcentageSubvention", NOMBRE),
+        (7, "idAttribuant", SIRET),
+        (27, "idBeneficiaire", SIRET),  # 47972165600100
+        (5, "rnaBeneficiaire", "Format incorrect"),
+        (5, "dateConvention", "Format de date incorrect"),
+        (10, "montant", "Cellule vide"),
+        (9, "idBeneficiaire", ONE_OF),
+    }
+
+
+def test_injected_errors_are_reported_at_their_cell_and_nowhere_else(tmp_path):
+    rows = rows_of("exemple_valide.csv")
+    header = rows[0]
+    # rows[n - 1] is ligne n: the header is ligne 1.
+    rows[4 - 1][header.index("idBeneficiaire")] = "38033590100028"  # last digit changed
+    rows[12 - 1][header.index("montant")] = "80000,50"
+    path = write(tmp_path / "injecte.csv", rows)
+
+    validation = validate(path, SCHEMA)
+
+    assert where(validation, ERREUR) == {(4, "idBeneficiaire", SIRET), (12, "montant", NOMBRE)}
+    assert where(validation, AVERTISSEMENT) == set()
+    assert where(validation, DATE) == where(validate(EXEMPLES / "exemple_valide.csv", SCHEMA))
+    assert (
+        "Format de nombre incorrect : colonne montant, ligne 12 — le séparateur décimal à "
+        "utiliser est le point (écrire 80000.50, pas 80000,50)"
+    ) in validation.lines()
+
+
+def test_decimal_point_amount_and_percentage_of_one_are_valid(tmp_path):
+    rows = rows_of("exemple_valide.csv")[:2]
+    header = rows[0]
+    rows[1][header.index("montant")] = "1500.00"
+    rows[1][header.index("pourcentageSubvention")] = "1"
+    validation = validate(write(tmp_path / "ok.csv", rows), SCHEMA)
+
+    assert validation.problems == ()
+    assert validation.conforme and validation.publiable
+
+
+def test_header_problems_missing_required_and_unknown_column(tmp_path):
+    rows = rows_of("exemple_valide.csv")[:3]
+    for row in rows:
+        del row[8]  # montant
+        row.append("x")
+    rows[0][-1] = "commentaire"
+    validation = validate(write(tmp_path / "entete.csv", rows), SCHEMA)
+
+    assert where(validation, ERREUR) == {
+        (1, "montant", "Colonne manquante"),
+        (1, "commentaire", "Colonne inconnue"),
+    }
+    assert not validation.conforme
+
+
+def test_blank_duplicate_and_short_rows(tmp_path):
+    rows = rows_of("exemple_valide.csv")[:3]
+    rows += [[], rows[1], rows[2][:5]]
+    validation = validate(write(tmp_path / "lignes.csv", rows), SCHEMA)
+
+    assert where(validation) == {
+        (4, None, "Ligne vide"),
+        (5, None, "Ligne en double"),
+        (6, "idBeneficiaire", "Cellule manquante"),
+    }
+
+
+def test_not_utf8_is_a_french_problem_not_a_traceback(tmp_path):
+    text = (EXEMPLES / "exemple_valide.csv").read_text(encoding="utf-8")
+    path = tmp_path / "windows.csv"
+    path.write_bytes(text.encode("cp1252"))
+
+    validation = validate(path, SCHEMA)
+
+    encoding = [p for p in validation.problems if p.titre == "Encodage du fichier incorrect"]
+    assert [(p.ligne, p.niveau) for p in encoding] == [(2, ERREUR)]  # first « N° » on ligne 2
+    assert not validation.conforme
+
+
+@pytest.mark.parametrize(
+    ("content", "titre"),
+    [
+        (b"PK\x03\x04\x14\x00\x06\x00", "Le fichier n'est pas un fichier CSV"),
+        (b"%PDF-1.4\n", "Le fichier n'est pas un fichier CSV"),
+        (b"", "Fichier vide"),
+    ],
+)
+def test_not_a_csv_is_a_french_problem(tmp_path, content, titre):
+    path = tmp_path / "subventions.csv"
+    path.write_bytes(content)
+
+    validation = validate(path, SCHEMA)
+
+    assert [p.titre for p in validation.problems] == [titre]
+    assert not validation.conforme
+
+
+def test_semicolon_separator_is_reported_on_ligne_1(tmp_path):
+    rows = rows_of("exemple_valide.csv")[:3]
+    path = tmp_path / "excel.csv"
+    with path.open("w", encoding="utf-8", newline="") as handle:
+        csv.writer(handle, delimiter=";", lineterminator="\n").writerows(rows)
+
+    validation = validate(path, SCHEMA)
+
+    assert where(validation, ERREUR) == {(1, None, "Séparateur de colonnes incorrect")}

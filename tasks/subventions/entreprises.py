@@ -1,0 +1,277 @@
+"""The client of the API Recherche d'entreprises (its base URL comes from
+catalog/subventions.yaml, `recherche_entreprises.url`).
+
+Polite by construction: our user agent, at most `rate` requests per second across
+calls, HTTP 429 `Retry-After` honoured, 5xx and connection errors retried with
+backoff. Read through the mirror convention (tasks/mirror.py) like every source.
+
+Cache: each answer is kept as one JSON file under `cache_dir`, named by the SHA-256 of
+the request URL and holding that URL (`url`), the reception time (`recu_le`) and the
+answer (`reponse`); a second run makes no request. Entries never expire: to ask the
+API again, delete the folder (or one file, whose `url` tells which request it answers).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import logging
+import re
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote, urlencode
+
+import requests
+
+from tasks.errors import InvalidFormat, SourceUnavailable
+from tasks.http_client import RETRY_STATUSES, _describe, _retry_after, user_agent
+from tasks.mirror import locate
+from tasks.subventions.beneficiaries import normalise
+
+PER_PAGE = 25  # the API's maximum: a commune rarely has more homonyms than that
+_INCLUDE = "complements,siege"
+_CONFIG_HINT = "vérifiez `recherche_entreprises.url` dans catalog/subventions.yaml"
+log = logging.getLogger(__name__)
+
+
+def search_url(base_url: str, q: str, code_commune: str, associations_only: bool = True) -> str:
+    params = {
+        "q": q,
+        "code_commune": code_commune,
+        "minimal": "true",
+        "include": _INCLUDE,
+        "page": "1",
+        "per_page": str(PER_PAGE),
+    }
+    if associations_only:
+        params["est_association"] = "true"
+    return _url(base_url, params)
+
+
+def siren_url(base_url: str, siren: str) -> str:
+    """A direct lookup: with 9 digits in `q`, the API ignores every other filter."""
+    return _url(base_url, {"q": siren})
+
+
+def _url(base_url: str, params: dict[str, str]) -> str:
+    # Sorted, so that a request always has the same address (cache key, mirror file).
+    return f"{base_url}?{urlencode(sorted(params.items()), quote_via=quote)}"
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """One legal unit the API answered with."""
+
+    siren: str
+    siret: str | None  # of its head office (siège)
+    rna: str | None
+    nom: str  # nom_complet
+    sigle: str | None
+    code_commune: str | None  # of its head office
+    est_association: bool
+    raison_sociale: str | None = None  # nom_raison_sociale
+
+    @classmethod
+    def from_result(cls, result: dict[str, Any]) -> Candidate:
+        siege = result.get("siege") or {}
+        complements = result.get("complements") or {}
+        return cls(
+            siren=str(result.get("siren") or ""),
+            siret=siege.get("siret") or None,
+            rna=complements.get("identifiant_association") or None,
+            nom=result.get("nom_complet") or result.get("nom_raison_sociale") or "",
+            sigle=result.get("sigle") or None,
+            code_commune=siege.get("commune") or None,
+            est_association=bool(complements.get("est_association")),
+            raison_sociale=result.get("nom_raison_sociale") or None,
+        )
+
+    def normalised_names(self) -> set[str]:
+        names = (self.nom, self.raison_sociale, self.sigle)
+        return {normalise(name) for name in names if name and name.strip()}
+
+    def label(self) -> str:
+        """For a person: « SIRET – NOM – RNA W… – commune 59522 »."""
+        parts = [self.siret or "SIRET inconnu", self.nom]
+        if self.rna:
+            parts.append(f"RNA {self.rna}")
+        if self.code_commune:
+            parts.append(f"commune {self.code_commune}")
+        return " – ".join(parts)
+
+
+class EntreprisesClient:
+    def __init__(
+        self,
+        base_url: str,
+        mirror: str | None,
+        cache_dir: Path,
+        *,
+        rate: float = 7.0,
+        timeout: float = 30,
+        attempts: int = 5,
+        max_wait: float = 120,
+        backoff: float = 1.0,
+        session: requests.Session | None = None,
+    ):
+        self.base_url = base_url
+        self.mirror = mirror
+        self.cache_dir = Path(cache_dir)
+        self.interval = 1 / rate if rate > 0 else 0.0
+        self.timeout = timeout
+        self.attempts = max(1, attempts)
+        self.max_wait = max_wait
+        self.backoff = backoff
+        self.session = session or requests.Session()
+        self.session.headers["User-Agent"] = user_agent()
+        self.session.headers["Accept"] = "application/json"
+        self.requests_sent = 0  # HTTP requests actually sent, for the report
+        self._not_before = 0.0  # time.monotonic() before which no request may leave
+
+    def search(self, q: str, code_commune: str, associations_only: bool = True) -> list[Candidate]:
+        payload = self.get(search_url(self.base_url, q, code_commune, associations_only))
+        return [Candidate.from_result(result) for result in payload["results"]]
+
+    def siege_siret(self, siren: str) -> str | None:
+        """The SIRET of the head office of `siren` (the commune's own, for instance)."""
+        if not re.fullmatch(r"\d{9}", siren):
+            raise ValueError(f"un SIREN compte 9 chiffres : « {siren} »")
+        for result in self.get(siren_url(self.base_url, siren))["results"]:
+            if result.get("siren") == siren:
+                return (result.get("siege") or {}).get("siret") or None
+        return None
+
+    def get(self, url: str) -> dict[str, Any]:
+        """The JSON answer to `url`: from the cache, else from the mirror or the API."""
+        cached = self._cached(url)
+        if cached is not None:
+            return cached
+        address = locate(url, self.mirror)
+        if isinstance(address, Path):
+            body = self._read_local(url, address)
+        else:
+            body = self._fetch(url, address)
+        payload = _parse(url, str(address), body)
+        self._store(url, payload)
+        return payload
+
+    def _fetch(self, url: str, address: str) -> bytes:
+        problem = ""
+        for attempt in range(1, self.attempts + 1):
+            self._throttle()
+            wait = self.backoff * 2 ** (attempt - 1)
+            try:
+                response = self.session.get(address, timeout=self.timeout)
+            except (
+                requests.ConnectionError,
+                requests.Timeout,
+                requests.exceptions.ChunkedEncodingError,
+            ) as error:
+                problem = _describe(error)
+            else:
+                if response.ok:
+                    return response.content
+                if response.status_code not in RETRY_STATUSES:
+                    raise _http_error(url, address, response.status_code)
+                problem = f"HTTP {response.status_code}"
+                wait = _retry_after(response) or wait
+            if attempt < self.attempts:
+                wait = min(wait, self.max_wait)
+                log.warning(
+                    "%s : %s (tentative %d/%d), nouvel essai dans %.1f s",
+                    url,
+                    problem,
+                    attempt,
+                    self.attempts,
+                    wait,
+                )
+                self._not_before = max(self._not_before, time.monotonic() + wait)
+        raise SourceUnavailable(
+            f"l'API Recherche d'entreprises n'a pas répondu correctement à {url} après "
+            f"{self.attempts} tentatives ({problem})",
+            where=address,
+            action="réessayez plus tard (les réponses déjà reçues sont gardées en cache) ; "
+            f"si l'erreur persiste, {_CONFIG_HINT}. Le fichier des identifiants n'a pas "
+            "été modifié.",
+        )
+
+    def _throttle(self) -> None:
+        """Wait for the next free slot: `rate` per second, later after a Retry-After."""
+        now = time.monotonic()
+        start = max(now, self._not_before)
+        if start > now:
+            time.sleep(start - now)
+        self._not_before = start + self.interval
+        self.requests_sent += 1
+
+    def _read_local(self, url: str, path: Path) -> bytes:
+        if not path.is_file():
+            raise SourceUnavailable(
+                f"le miroir ne contient pas de réponse enregistrée pour {url}",
+                where=str(path),
+                action="ajoutez la réponse au miroir (voir "
+                "tests/fixtures/recherche-entreprises/README.md) ou retirez OPENDATA_MIRROR "
+                "pour interroger l'API",
+            )
+        return path.read_bytes()
+
+    def _cache_path(self, url: str) -> Path:
+        return self.cache_dir / f"{hashlib.sha256(url.encode('utf-8')).hexdigest()}.json"
+
+    def _cached(self, url: str) -> dict[str, Any] | None:
+        path = self._cache_path(url)
+        try:
+            entry = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return None  # absent or damaged: asked again
+        if not isinstance(entry, dict) or entry.get("url") != url:
+            return None
+        return entry.get("reponse")
+
+    def _store(self, url: str, payload: dict[str, Any]) -> None:
+        self.cache_dir.mkdir(parents=True, exist_ok=True)
+        path = self._cache_path(url)
+        entry = {
+            "url": url,
+            "recu_le": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+            "reponse": payload,
+        }
+        partial = path.with_suffix(".partiel")
+        partial.write_text(json.dumps(entry, ensure_ascii=False, indent=1), encoding="utf-8")
+        partial.replace(path)
+
+
+def _parse(url: str, where: str, body: bytes) -> dict[str, Any]:
+    action = (
+        "l'API est peut-être en maintenance, ou l'adresse ne désigne pas l'API : réessayez "
+        f"plus tard, et {_CONFIG_HINT}. Rien n'a été mis en cache."
+    )
+    try:
+        payload = json.loads(body)
+    except ValueError:
+        start = " ".join(body[:80].decode("utf-8", errors="replace").split())
+        raise InvalidFormat(
+            f"la réponse de l'API Recherche d'entreprises à {url} n'est pas du JSON "
+            f"(elle commence par « {start} »)",
+            where=where,
+            action=action,
+        ) from None
+    if not isinstance(payload, dict) or not isinstance(payload.get("results"), list):
+        raise InvalidFormat(
+            f"la réponse de l'API Recherche d'entreprises à {url} n'a pas de liste « results »",
+            where=where,
+            action=action,
+        )
+    return payload
+
+
+def _http_error(url: str, address: str, status: int) -> SourceUnavailable:
+    return SourceUnavailable(
+        f"l'API Recherche d'entreprises a répondu HTTP {status} à {url}",
+        where=address,
+        action=f"{_CONFIG_HINT} ; avec un miroir (OPENDATA_MIRROR), ajoutez la réponse "
+        "enregistrée (voir tests/fixtures/recherche-entreprises/README.md)",
+    )

@@ -77,6 +77,9 @@ class Suite:
     path: Path
     expectations: list
     severities: list[str]
+    # Published columns a standard allows to be empty everywhere (suite `meta`,
+    # `colonnes_facultatives`): exempt from the "never entirely empty" common check.
+    optional: tuple[str, ...] = ()
 
 
 @dataclass
@@ -139,7 +142,8 @@ def load_suite(path: Path) -> Suite:
                 "de Great Expectations",
             ) from error
         severities.append(severity)
-    return Suite(path.stem, path, expectations, severities)
+    optional = tuple((document.get("meta") or {}).get("colonnes_facultatives") or ())
+    return Suite(path.stem, path, expectations, severities, optional)
 
 
 def suites_for(marts: list[Model], folder: Path = EXPECTATIONS_DIR) -> list[Suite]:
@@ -217,6 +221,7 @@ def common_expectations(
                 max_value=None,
             )
             for column in columns
+            if column not in suite.optional
         ]
     return [entry for entry in entries if entry]
 

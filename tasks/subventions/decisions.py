@@ -13,22 +13,12 @@ import io
 from pathlib import Path
 
 from tasks.errors import InvalidData
-from tasks.subventions.model import Decision, Reading
+from tasks.subventions.model import Decision
 
 COLUMNS = ["fichier", "tableau", "annee", "date", "reference", "origine"]
 DOCUMENT, AGENT, MISSING = "document", "agent", "à compléter"
 
 Key = tuple[str, int]
-
-
-def found(readings: list[Reading]) -> dict[Key, Decision]:
-    """The decision of each table that has lines, as the documents give it."""
-    decisions: dict[Key, Decision] = {}
-    for reading in readings:
-        for line in reading.lines:
-            key = (line.place.fichier, line.place.tableau or 0)
-            decisions.setdefault(key, line.decision)
-    return decisions
 
 
 def read_answers(path: Path) -> dict[Key, Decision]:

@@ -38,11 +38,12 @@ def replace_commune(
 def _record(conn: duckdb.DuckDBPyConnection) -> None:
     """One meta.chargements row per year present, every commune included."""
     conn.execute("delete from meta.chargements where source_id = ?", [SOURCE_ID])
-    for annee, lignes, contenu in conn.execute(
-        "select annee, count(*), string_agg(concat_ws('|', code_commune, \"nomBeneficiaire\", "
-        "montant, \"dateConvention\"), '\n' order by all) "
-        "from raw.subventions group by annee"
-    ).fetchall():
+    years = conn.execute(
+        "with lignes as (select annee, concat_ws('|', code_commune, \"nomBeneficiaire\", "
+        "montant, \"dateConvention\", objet) as ligne from raw.subventions) "
+        "select annee, count(*), string_agg(ligne, '\n' order by ligne) from lignes group by annee"
+    ).fetchall()
+    for annee, lignes, contenu in years:
         empreinte = hashlib.sha256(contenu.encode()).hexdigest()
         conn.execute(
             "insert into meta.chargements values (?, ?, ?, ?, now())",

@@ -152,7 +152,7 @@ class Build:
         lines = [
             "## Identifiants des bénéficiaires",
             "",
-            identifiers.rule_text(),
+            identifiers.matching_rule_text(),
             "",
             "| bénéficiaire | SIRET | RNA | origine | candidats |",
             "|---|---|---|---|---|",
@@ -160,7 +160,7 @@ class Build:
         for item in self.found:
             lines.append(
                 f"| {item.nom_retenu} | {item.siret or '—'} | {item.rna or '—'} "
-                f"| {_ORIGINS.get(item.origine, item.origine)} | {item.candidats or ''} |"
+                f"| {_ORIGINS.get(item.origine, item.origine)} | {'; '.join(item.candidats)} |"
             )
         return "\n".join(lines)
 

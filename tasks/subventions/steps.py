@@ -16,7 +16,7 @@ from tasks.errors import InvalidData
 from tasks.settings import Settings
 from tasks.subventions import beneficiaries, decisions, identifiers, loading, scdl
 from tasks.subventions.config import CommuneSubventions, SubventionsConfig
-from tasks.subventions.extraction import apply_answers, read_document
+from tasks.subventions.extraction import apply_answers, decisions_found, read_document
 from tasks.subventions.model import Issue, Place, Reading
 from tasks.subventions.report import Build
 from tasks.subventions.validation import validate
@@ -41,7 +41,8 @@ def read_documents(folder: Path, out: Path) -> tuple[list[Path], list[Reading], 
     paths, issues = _documents(folder)
     answers = decisions.read_answers(out / DECISIONS)
     raw = [read_document(path) for path in paths]
-    decisions.write(out / DECISIONS, decisions.found(raw), answers)
+    found = {key: d for reading in raw for key, d in decisions_found(reading).items()}
+    decisions.write(out / DECISIONS, found, answers)
     return paths, [apply_answers(reading, answers) for reading in raw], issues
 
 

@@ -40,7 +40,7 @@ def _record(conn: duckdb.DuckDBPyConnection) -> None:
     conn.execute("delete from meta.chargements where source_id = ?", [SOURCE_ID])
     years = conn.execute(
         "with lignes as (select annee, concat_ws('|', code_commune, \"nomBeneficiaire\", "
-        "montant, \"dateConvention\", objet) as ligne from raw.subventions) "
+        'montant, "dateConvention", objet) as ligne from raw.subventions) '
         "select annee, count(*), string_agg(ligne, '\n' order by ligne) from lignes group by annee"
     ).fetchall()
     for annee, lignes, contenu in years:

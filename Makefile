@@ -10,7 +10,7 @@ export PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS ?= 120
 export PREFECT_SERVER_ANALYTICS_ENABLED := false
 export DO_NOT_TRACK := 1
 
-.PHONY: install demo quality test lint format mirror publish-demo ui stop clean compose-lint-tool
+.PHONY: install demo subventions-demo quality test lint format mirror publish-demo ui stop clean compose-lint-tool
 
 install: $(VENV_STAMP)
 
@@ -70,6 +70,20 @@ ui: install
 
 stop:
 	bin/stack.sh stop
+
+# Subsidies of Sailly-lez-Lannoy from its documents, on a FICTITIOUS sample folder
+# (samples/subventions/README.md): the identifiers come from the recorded answers of the
+# Recherche d'entreprises API (tests/fixtures/recherche-entreprises), and the officer's
+# answers to the first report from samples/subventions/59522/reponses/. Needs the
+# warehouse of `make demo` (the communes of the MEL).
+SUBVENTIONS_OUT := $(CURDIR)/data/outputs/subventions/59522
+subventions-demo: install
+	@test -f warehouse/opendata.duckdb || $(MAKE) --no-print-directory demo
+	mkdir -p $(SUBVENTIONS_OUT)
+	cp -n samples/subventions/59522/reponses/*.csv $(SUBVENTIONS_OUT)/
+	OPENDATA_MIRROR=$(CURDIR)/tests/fixtures/recherche-entreprises $(UV) run --frozen \
+		opendata-mel subventions build --input samples/subventions/59522/documents \
+		--commune 59522 --out $(SUBVENTIONS_OUT)
 
 publish-demo: install
 	$(UV) run --frozen opendata-mel publish --env demo --no-dry-run

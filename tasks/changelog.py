@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import math
 from collections import Counter
 from dataclasses import dataclass, field
+from decimal import Decimal
 
 import pandas as pd
 
@@ -111,4 +113,8 @@ def _plain(value):
         return None
     if value is pd.NA or value is pd.NaT:
         return None
+    if isinstance(value, pd.Timestamp):  # a DATE column (SCDL dateConvention)
+        return value.date().isoformat() if value == value.normalize() else value.isoformat()
+    if isinstance(value, dt.date | Decimal):
+        return str(value)
     return value

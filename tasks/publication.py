@@ -124,7 +124,8 @@ def prepare(
         data.entry = changelog.entry(today.isoformat(), millesimes, data.changes)
     data.metadata = _resource_metadata(
         DATA,
-        fiche.titre.format(**facts) + " (CSV)",
+        # A standard's file name (SCDL) is its title: the platform slugifies stored names.
+        data_path.name if fiche.nom_fichier else fiche.titre.format(**facts) + " (CSV)",
         data.describe(prior.journal if prior else ""),
         "main",
     )

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import io
 import re
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -644,3 +645,38 @@ def write_broken_documents(folder: Path) -> dict[str, Path]:
         ],
     )
     return paths
+
+
+# --- The data officer's answers ------------------------------------------------------
+
+
+def answer_report(out: Path, expected: Expected) -> None:
+    """Answer what the first build asked, as a data officer does in a spreadsheet: the
+    year and date of the silent table; for each beneficiary the API could not settle,
+    the first candidate listed (« SIRET – NOM – … »), or an RNA typed by hand."""
+
+    def decide(row: dict) -> dict:
+        if (row["fichier"], int(row["tableau"])) == expected.unknown:
+            answer = expected.answer
+            row.update(annee=str(answer.annee), date=answer.date.isoformat(), origine="agent")
+        return row
+
+    def identify(row: dict) -> dict:
+        if row["origine"] in ("ambigu", "introuvable") and row["candidats"]:
+            row["siret"] = row["candidats"][:14]
+        elif row["origine"] == "introuvable":
+            row["rna"] = "W595999099"
+        return row
+
+    _edit(out / "decisions.csv", decide)
+    _edit(out / "identifiants.csv", identify)
+
+
+def _edit(path: Path, change) -> None:
+    """UTF-8 with BOM and `;`, as a spreadsheet saves it."""
+    reader = csv.DictReader(io.StringIO(path.read_text(encoding="utf-8-sig")), delimiter=";")
+    rows = [change(dict(row)) for row in reader]
+    with path.open("w", encoding="utf-8-sig", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=reader.fieldnames, delimiter=";")
+        writer.writeheader()
+        writer.writerows(rows)

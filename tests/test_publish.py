@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import os
+import re
 import shutil
 import time
 import zipfile
@@ -15,11 +16,14 @@ import requests
 import yaml
 
 from flows.publish import publish
+from flows.subventions import subventions
 from flows.yearly_refresh import yearly_refresh
 from tasks.datagouv import PublicationError, TransientPublicationError
-from tasks.errors import ConfigurationError
+from tasks.errors import ConfigurationError, InvalidData
+from tasks.subventions.validation import validate
 from tests.conftest import COMPARATEUR, ROOT
 from tests.faulty_proxy import Fault, FaultyProxy
+from tests.subventions_fixtures import answer_report, write_documents
 
 pytestmark = pytest.mark.usefixtures("prefect_api")
 
@@ -315,21 +319,47 @@ def test_a_dataset_whose_critical_expectation_failed_is_blocked(platform):
     )
 
 
-def test_the_standard_of_a_fiche_is_set_on_its_data_resource(platform):
-    # The mechanism later used by the SCDL subventions fiche, tried on a copy of a fiche.
-    fiche = platform.catalog / "fiches" / "communes.yaml"
-    text = fiche.read_text(encoding="utf-8")
-    fiche.write_text(
-        text.replace(
-            "licence: lov2\n", "licence: lov2\nschema: {name: scdl/subventions, version: 2.1.1}\n"
-        ),
-        encoding="utf-8",
+def test_subsidies_are_published_as_scdl_then_left_alone_when_unchanged(
+    platform, mirror_dir, tmp_path
+):
+    shutil.copytree(
+        ROOT / "tests" / "fixtures" / "recherche-entreprises",
+        mirror_dir,
+        dirs_exist_ok=True,
+        ignore=shutil.ignore_patterns("*.md"),
     )
-    publish(env="demo", dry_run=False, datasets=["communes"])
-    data = next(r for r in platform.dataset("mel", "communes")["resources"] if r["type"] == "main")
+    documents, out = tmp_path / "documents", tmp_path / "sortie"
+    expected = write_documents(documents)
+    with pytest.raises(InvalidData):  # the report has questions: nothing is published
+        subventions(input_dir=str(documents), out_dir=str(out), publish_changes=True)
+    assert platform.proxy.writes() == []
+    answer_report(out, expected)
+
+    run = subventions(
+        input_dir=str(documents), out_dir=str(out), publish_changes=True, dry_run=False
+    )
+    assert [p.action for p in run.publication.datasets] == ["créer"]
+    dataset = platform.dataset("59522", "subventions")
+    assert dataset["title"] == "Subventions aux associations de la commune de Sailly-lez-Lannoy"
+    assert "scdl" in dataset["tags"]  # data.gouv.fr writes its tags in lower case
+    assert dataset["temporal_coverage"] == {"start": "2016-01-01", "end": "2022-12-31"}
+    data = next(r for r in dataset["resources"] if r["type"] == "main")
     assert (data["schema"]["name"], data["schema"]["version"]) == ("scdl/subventions", "2.1.1")
+    # the SCDL name is the resource's title; udata slugifies the stored file's name
+    assert re.match(r"^\d{8}_215905225_commune-de-sailly-lez-lannoy\.csv$", data["title"])
+    assert data["url"].endswith(data["title"].replace("_", "-"))
+    published = tmp_path / "publie.csv"
+    published.write_bytes(requests.get(data["url"], timeout=30).content)
+    assert validate(published, ROOT / "catalog/schemas/scdl-subventions-2.1.1.json").publiable
+    rows = list(csv.DictReader(published.read_text(encoding="utf-8").splitlines()))
+    assert len(rows) == sum(expected.count(year) for year in expected.lines)
+    assert "code_commune" not in rows[0] and list(rows[0])[-1] == "dispositifAide"
+
     start = len(platform.proxy.writes())
-    publish(env="demo", dry_run=False, datasets=["communes"])
+    again = subventions(
+        input_dir=str(documents), out_dir=str(out), publish_changes=True, dry_run=False
+    )
+    assert [p.action for p in again.publication.datasets] == ["inchangé"]
     assert platform.proxy.writes()[start:] == []
 
 

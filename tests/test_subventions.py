@@ -18,7 +18,7 @@ import pytest
 from flows.cli import main
 from tasks.subventions.validation import validate
 from tests.conftest import ROOT
-from tests.subventions_fixtures import write_broken_documents, write_documents
+from tests.subventions_fixtures import answer_report, write_broken_documents, write_documents
 
 pytestmark = pytest.mark.usefixtures("prefect_api")
 
@@ -52,16 +52,6 @@ def rows_of(path: Path) -> list[dict]:
     return list(csv.DictReader(io.StringIO(path.read_text(encoding="utf-8"))))
 
 
-def edit(path: Path, change) -> None:
-    """Edit a reviewable file as a spreadsheet would: UTF-8 with BOM, `;`."""
-    reader = csv.DictReader(io.StringIO(path.read_text(encoding="utf-8-sig")), delimiter=";")
-    rows = [change(dict(row)) for row in reader]
-    with path.open("w", encoding="utf-8-sig", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=reader.fieldnames, delimiter=";")
-        writer.writeheader()
-        writer.writerows(rows)
-
-
 def subventions_in(warehouse: Path) -> int:
     with duckdb.connect(str(warehouse), read_only=True) as conn:
         return conn.execute("select count(*) from raw.subventions").fetchall()[0][0]
@@ -81,7 +71,10 @@ def test_first_run_asks_then_the_answers_make_a_valid_file(office, tmp_path, cap
     assert f"Année des subventions introuvable pour le tableau {tableau} de {fichier}" in report
     assert "AMBIGU" in report and "INTROUVABLE" in report
     assert "« G.R.S » (2016, 2017, 2018); « GRS » (2019, 2020, 2021, 2022)" in report
-    written = rows_of(scdl_file(out))
+    assert not [p for p in out.glob("*.csv") if FILE_NAME.match(p.name)]
+    [unfit] = out.glob("NON-PUBLIABLE_*.csv")
+    assert FILE_NAME.match(unfit.name.removeprefix("NON-PUBLIABLE_"))
+    written = rows_of(unfit)
     [harmonie, *_] = [
         n
         for n, row in enumerate(written, start=2)
@@ -93,32 +86,15 @@ def test_first_run_asks_then_the_answers_make_a_valid_file(office, tmp_path, cap
     ) in report
     assert subventions_in(warehouse) == 0
 
-    # The officer answers: the year and date of the silent table, one identifier per
-    # beneficiary the API could not settle.
-    answer = expected.answer
-
-    def decide(row: dict) -> dict:
-        if (row["fichier"], int(row["tableau"])) == expected.unknown:
-            row.update(annee=str(answer.annee), date=answer.date.isoformat(), origine="agent")
-        return row
-
-    edit(out / "decisions.csv", decide)
-
-    def identify(row: dict) -> dict:
-        # the first candidate listed (« SIRET – NOM – … ») for an ambiguous match or a
-        # suggestion; an RNA typed by hand for the association the API does not know
-        if row["origine"] in ("ambigu", "introuvable") and row["candidats"]:
-            row["siret"] = row["candidats"][:14]
-        elif row["origine"] == "introuvable":
-            row["rna"] = "W595999099"
-        return row
-
-    edit(out / "identifiants.csv", identify)
+    # The officer answers the report, in the two reviewable files.
+    answer_report(out, expected)
 
     assert build(documents, out) == 0, capsys.readouterr().err
     printed = capsys.readouterr().out
     assert "fichier SCDL valide" in printed and "marts.subventions" in printed
     path = scdl_file(out)
+    assert not list(out.glob("NON-PUBLIABLE_*"))
+    assert path.name.startswith(max(r["dateConvention"] for r in rows_of(path)).replace("-", ""))
     assert validate(path, SCHEMA).publiable
     written = rows_of(path)
     assert list(written[0]) == [

@@ -47,7 +47,8 @@ class Build:
             else f"fichier SCDL NON publiable ({self._problem_count()} problème(s) à corriger)"
         )
         return (
-            f"Subventions de {self.commune.nom_attribuant} : {len(self.rows)} ligne(s) lue(s) "
+            f"Subventions aux associations — {self.commune.nom_attribuant} : "
+            f"{len(self.rows)} ligne(s) lue(s) "
             f"dans {len(self.documents)} document(s), {state}"
         )
 
@@ -64,6 +65,7 @@ class Build:
             self._validation(),
             self._groups(),
             self._identifiers(),
+            self._lines(),
             self._skipped(),
         ]
         return "\n\n".join(s for s in sections if s) + "\n"
@@ -117,11 +119,24 @@ class Build:
         by_line = {number: row for number, row in enumerate(self.rows, start=2)}
         for problem in self.validation.problems:
             row = by_line.get(problem.ligne or 0)
-            where = f" (lu dans : {row.place})" if row else ""
+            where = (
+                f" (lu dans : {row.place}{self._where_to_fix(problem.colonne, row)})" if row else ""
+            )
             lines.append(f"- [{problem.niveau}] {problem}{where}")
         if not self.validation.problems:
             lines.append("Aucun problème.")
         return "\n".join(lines)
+
+    @staticmethod
+    def _where_to_fix(column: str | None, row: Row) -> str:
+        """The file the officer edits for a cell the documents do not give."""
+        if column in ("idBeneficiaire", "rnaBeneficiaire"):
+            return f" ; à saisir dans identifiants.csv, ligne de « {row.graphie} »"
+        if column in ("dateConvention", "datesPeriodeVersement", "referenceDecision"):
+            return (
+                f" ; à répondre dans decisions.csv, {row.place.fichier} tableau {row.place.tableau}"
+            )
+        return ""
 
     def _groups(self) -> str:
         merged = [item for item in self.found if len(item.graphies) > 1]
@@ -161,6 +176,24 @@ class Build:
             lines.append(
                 f"| {item.nom_retenu} | {item.siret or '—'} | {item.rna or '—'} "
                 f"| {_ORIGINS.get(item.origine, item.origine)} | {'; '.join(item.candidats)} |"
+            )
+        return "\n".join(lines)
+
+    def _lines(self) -> str:
+        """Every subsidy of the file beside where it was read, to check against the
+        documents (a year whose total disagrees is checked here)."""
+        lines = [
+            "## Subventions lues, année par année",
+            "",
+            "| ligne du fichier | année | bénéficiaire (graphie du document) | objet | montant "
+            "| lu dans |",
+            "|---|---|---|---|---|---|",
+        ]
+        for number, row in enumerate(self.rows, start=2):
+            lines.append(
+                f"| {number} | {row.annee or 'inconnue'} | {row.values['nomBeneficiaire']} "
+                f"(« {row.graphie} ») | {row.values['objet']} "
+                f"| {_euros(Decimal(row.values['montant']))} | {row.place} |"
             )
         return "\n".join(lines)
 

@@ -104,8 +104,12 @@ def _row(
     return Row(annee, {c: values.get(c, "") for c in columns}, line.beneficiaire, line.place)
 
 
-def file_name(commune: CommuneSubventions, day: dt.date) -> str:
-    """The standard's convention: AAAAMMJJ_<SIREN attribuant>_<nom en minuscules>.csv."""
+def file_name(commune: CommuneSubventions, built: list[Row]) -> str:
+    """The standard's convention: AAAAMMJJ_<SIREN attribuant>_<nom en minuscules>.csv,
+    AAAAMMJJ being the date of the latest decision (as the mart names the published
+    file), today when no decision is dated yet."""
+    dates = [row.values["dateConvention"] for row in built if row.values["dateConvention"]]
+    day = dt.date.fromisoformat(max(dates)) if dates else dt.date.today()
     ascii_name = (
         unicodedata.normalize("NFKD", commune.nom_attribuant).encode("ascii", "ignore").decode()
     )

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from pathlib import Path
 
 import duckdb
@@ -26,6 +25,7 @@ _TASK = {"cache_policy": NO_CACHE}
 READABLE = {".docx", ".odt", ".xlsx", ".csv"}
 CONVERTIBLE = {".doc", ".rtf", ".xls", ".ods", ".pdf"}
 IDENTIFIERS, DECISIONS, REPORT = "identifiants.csv", "decisions.csv", "rapport.md"
+UNFIT = "NON-PUBLIABLE_"
 
 
 @task(name="lire-documents", **_TASK)
@@ -124,11 +124,11 @@ def assemble(
     }
     rows = scdl.rows(readings, by_spelling, commune, siret_attribuant, columns)
     for stale in out.glob(f"*_{commune.siren}_*.csv"):
-        stale.unlink()  # the previous build's file, named after its own day
-    csv_path = out / scdl.file_name(commune, dt.date.today())
+        stale.unlink()  # the previous build's file, named after its own data
+    csv_path = out / scdl.file_name(commune, rows)
     scdl.write(csv_path, rows, columns)
     totals, total_issues = scdl.check_totals(readings, rows)
-    return Build(
+    build = Build(
         commune=commune,
         documents=paths,
         readings=readings,
@@ -142,6 +142,10 @@ def assemble(
         issues=[*issues, *(i for r in readings for i in r.issues), *total_issues],
         out=out,
     )
+    if not build.publiable:
+        # Kept for the report's line numbers, named so that nobody publishes it by hand.
+        build.csv_path = csv_path.rename(csv_path.with_name(UNFIT + csv_path.name))
+    return build
 
 
 @task(name="ecrire-rapport", **_TASK)

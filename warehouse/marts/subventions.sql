@@ -1,7 +1,9 @@
 -- Subsidies to associations, one row per subsidy, the 16 SCDL subventions 2.1.1 columns
 -- in the schema's order, then the columns the publication uses without publishing them
 -- (fiche `colonnes_internes`): the commune, its MEL membership, the year, and the parts
--- of the SCDL file name (AAAAMMJJ_<SIREN attribuant>_<nom>.csv).
+-- of the SCDL file name (AAAAMMJJ_<SIREN attribuant>_<nom>.csv). AAAAMMJJ is the date of
+-- the commune's latest decision: the data's own date, so that an unchanged file keeps
+-- its name from one run to the next.
 with subventions as (
     select * from staging.stg_subventions
 ),
@@ -32,6 +34,9 @@ final as (
         s.code_commune,
         coalesce(c.is_mel, false) as is_mel,
         s.annee,
+        strftime(
+            max(s."dateConvention") over (partition by s.code_commune), '%Y%m%d'
+        ) as date_donnees,
         left(s."idAttribuant", 9) as siren_attribuant,
         -- « Commune de Sailly-lez-Lannoy » → commune-de-sailly-lez-lannoy
         trim(

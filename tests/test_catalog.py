@@ -21,7 +21,7 @@ def catalog_copy(tmp_path):
 
 def test_every_fiche_is_complete():
     catalog = load_catalog(ROOT / "catalog")
-    assert {f.name for f in catalog.fiches} == {"communes", "comparateur"}
+    assert {f.name for f in catalog.fiches} == {"communes", "comparateur", "subventions"}
     for fiche in catalog.fiches:
         assert fiche.licence == "lov2" and fiche.frequence == "annual"
         assert (ROOT / "expectations" / f"{fiche.suite}.json").exists()

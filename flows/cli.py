@@ -86,6 +86,11 @@ def _subventions_commands(commands) -> None:
         help="charger le fichier validé dans l'entrepôt (défaut) ; --no-charger : fichier seul",
     )
     build.add_argument(
+        "--retirer-annees",
+        action="store_true",
+        help="accepter qu'une année déjà chargée disparaisse faute de document (sinon : refus)",
+    )
+    build.add_argument(
         "--publier", action="store_true", help="publier ensuite ce qui a changé (data.gouv.fr)"
     )
     build.add_argument("--env", choices=["demo", "prod"], default="demo")
@@ -109,6 +114,7 @@ def _subventions_build(args: argparse.Namespace) -> int:
             commune=args.commune,
             out_dir=args.out,
             load=args.charger,
+            drop_missing_years=args.retirer_annees,
             publish_changes=args.publier,
             env=args.env,
             dry_run=args.dry_run,

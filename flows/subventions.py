@@ -14,6 +14,7 @@ from typing import Literal
 from prefect import flow, get_run_logger
 
 from flows.publish import publish
+from tasks.errors import ConfigurationError
 from tasks.pipeline import enforce_quality, record_quality
 from tasks.publish_report import PublicationReport
 from tasks.report import reported_failure
@@ -56,6 +57,7 @@ def subventions(
     commune: str = "59522",
     out_dir: str | None = None,
     load: bool = True,
+    drop_missing_years: bool = False,
     publish_changes: bool = False,
     env: Literal["demo", "prod"] = "demo",
     dry_run: bool = True,
@@ -68,26 +70,35 @@ def subventions(
         out_dir: dossier du fichier SCDL, du rapport et des fichiers à relire
             (identifiants.csv, decisions.csv) ; vide : data/outputs/subventions/<commune>.
         load: charger le fichier validé dans l'entrepôt (mart subventions, contrôlé).
+        drop_missing_years: accepter qu'une année déjà dans l'entrepôt pour cette commune
+            disparaisse parce qu'aucun document ne la contient plus (sinon : refus).
         publish_changes: publier ensuite sur data.gouv.fr ce qui a changé.
         env: où publier : demo (bac à sable) ou prod (www.data.gouv.fr).
         dry_run: simulation de la publication : écrire le plan sans rien envoyer.
     """
     with reported_failure("echec-subventions"):
+        if publish_changes and not load:
+            raise ConfigurationError(
+                "publier sans charger publierait l'entrepôt tel qu'il était, pas ce fichier",
+                where="paramètres load / publish_changes (--no-charger --publier)",
+                action="retirez --no-charger pour charger puis publier, ou --publier pour "
+                "n'écrire que le fichier",
+            )
         settings = Settings.from_env()
         config = load_config()
         owner = config.commune(commune)
         out = Path(out_dir) if out_dir else settings.outputs_dir / "subventions" / commune
-        paths, readings, issues = read_documents(Path(input_dir), out)
+        paths, readings, issues, notes = read_documents(Path(input_dir), out)
         groups = group_beneficiaries(readings)
         found, siret = identify(groups, owner, config, settings, out)
-        build = assemble(paths, readings, found, siret, owner, config, out, issues)
+        build = assemble(paths, readings, found, siret, owner, config, out, issues, notes)
         run = SubventionsRun(build.headline(), write_report(build), build.csv_path)
         get_run_logger().info("%s (rapport : %s)", build.headline(), run.report)
         enforce_publishable(build)
         outcomes = None
         if load:
             with locked(settings.warehouse), candidate(settings.warehouse) as path:
-                run.loaded = load_rows(path, build)
+                run.loaded = load_rows(path, build, drop_missing_years)
                 validation = check_quality(path)
                 record_quality(path, validation)
                 enforce_quality(validation)  # inside the candidate: a refusal changes nothing

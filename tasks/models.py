@@ -77,13 +77,18 @@ def build(conn: duckdb.DuckDBPyConnection, models: list[Model]) -> dict[str, int
     return counts
 
 
-def _require_raw_tables(conn: duckdb.DuckDBPyConnection, model: Model) -> None:
-    existing = {
+def existing_tables(conn: duckdb.DuckDBPyConnection) -> set[str]:
+    """Every table of the warehouse, as `schema.table`."""
+    return {
         f"{schema}.{table}"
         for schema, table in conn.execute(
             "select schema_name, table_name from duckdb_tables()"
         ).fetchall()
     }
+
+
+def _require_raw_tables(conn: duckdb.DuckDBPyConnection, model: Model) -> None:
+    existing = existing_tables(conn)
     missing = sorted(
         ref for ref in model.references() if ref.startswith("raw.") and ref not in existing
     )

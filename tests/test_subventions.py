@@ -6,6 +6,7 @@ real refresh, and a second run after the officer has answered the report."""
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
 import re
 import shutil
@@ -16,6 +17,10 @@ import duckdb
 import pytest
 
 from flows.cli import main
+from tasks.errors import InvalidData
+from tasks.subventions import decisions
+from tasks.subventions.model import Decision
+from tasks.subventions.steps import _documents
 from tasks.subventions.validation import validate
 from tests.conftest import ROOT
 from tests.subventions_fixtures import answer_report, write_broken_documents, write_documents
@@ -39,8 +44,22 @@ def office(workspace: Path, mirror_dir: Path, full_run) -> Path:
     return workspace
 
 
+def build_args(documents: Path, out: Path) -> list[str]:
+    return ["subventions", "build", "--input", str(documents), "--out", str(out)]
+
+
 def build(documents: Path, out: Path) -> int:
-    return main(["subventions", "build", "--input", str(documents), "--out", str(out)])
+    return main(build_args(documents, out))
+
+
+def years_in(warehouse: Path) -> list[int]:
+    with duckdb.connect(str(warehouse), read_only=True) as conn:
+        return [
+            r[0]
+            for r in conn.execute(
+                "select distinct annee from raw.subventions order by 1"
+            ).fetchall()
+        ]
 
 
 def scdl_file(out: Path) -> Path:
@@ -130,6 +149,15 @@ def test_first_run_asks_then_the_answers_make_a_valid_file(office, tmp_path, cap
     ]
     assert checks[0] > 0 and checks[1] == 0
 
+    # A year whose document left the folder is not erased silently from the warehouse.
+    (documents / "2016.docx").unlink()
+    assert build(documents, out) == 1
+    error = capsys.readouterr().err
+    assert "absente(s) des documents lus : 2016" in error and "--retirer-annees" in error
+    assert years_in(warehouse) == sorted(expected.lines)
+    assert main([*build_args(documents, out), "--retirer-annees"]) == 0
+    assert years_in(warehouse) == sorted(expected.lines)[1:]
+
 
 def test_a_broken_document_is_named_and_nothing_is_loaded(office, tmp_path, capsys):
     documents, out = tmp_path / "documents", tmp_path / "sortie"
@@ -152,3 +180,76 @@ def test_the_official_examples_are_judged_as_the_standard_says(capsys):
     for name in ("exemple_invalide_erreurs_cellules.csv", "exemple_invalide_erreurs_colonnes.csv"):
         assert main(["subventions", "valider", str(EXEMPLES / name)]) == 1
         assert f"{name} : NON conforme" in capsys.readouterr().out
+
+
+def test_publishing_without_loading_is_refused(tmp_path, capsys):
+    documents = tmp_path / "documents"
+    write_documents(documents)
+    args = [*build_args(documents, tmp_path / "sortie"), "--no-charger", "--publier"]
+    assert main(args) == 1
+    assert "publier sans charger" in capsys.readouterr().err
+    assert not (tmp_path / "sortie").exists()  # refused before reading anything
+
+
+def test_what_the_folder_holds_besides_documents(tmp_path):
+    folder = tmp_path / "documents"
+    folder.mkdir()
+    for name in ("2019.docx", "2019.pdf", "2020.doc", "lisez-moi.txt", "~$2019.docx"):
+        (folder / name).write_bytes(b"")
+    paths, issues, notes = _documents(folder)
+    assert [p.name for p in paths] == ["2019.docx"]
+    # a copy beside its readable version and a file that is no document: noted only
+    assert {(n.place.fichier, n.what.split(" (")[0]) for n in notes} == {
+        ("2019.pdf", "non lu : sa version lisible, du même nom, a été lue"),
+        ("lisez-moi.txt", "fichier ignoré"),
+    }
+    # a lone legacy document may hold a whole year: it blocks, saying what to do
+    [issue] = issues
+    assert issue.place.fichier == "2020.doc" and "--convert-to docx" in issue.action
+
+
+def test_the_officer_answers_survive_a_spreadsheet(tmp_path):
+    path = tmp_path / "decisions.csv"
+    table = decisions.Table(("2019.docx", 1), "GRS", Decision(2019, None, None))
+    decisions.write(path, {table.key: table}, [])
+    text = path.read_text(encoding="utf-8-sig")
+    header, row = text.splitlines()
+    # Excel on Windows: cp1252, a French date, origine left as the program wrote it,
+    # trailing empty fields dropped
+    edited = row.replace(
+        ";2019;;;à compléter;2019;;", ";2019;12/03/2019;Délibération n° 7;à compléter;2019"
+    )
+    path.write_bytes(f"{header}\n{edited}\n".encode("cp1252"))
+    [answer] = decisions.read_answers(path)
+    assert answer.decision == Decision(2019, dt.date(2019, 3, 12), "Délibération n° 7")
+
+    path.write_text(f"{header}\n{edited.replace(';2019;12/03', ';19;12/03')}\n", encoding="utf-8")
+    with pytest.raises(InvalidData, match="année illisible : '19'"):
+        decisions.read_answers(path)
+
+
+def test_an_answer_whose_table_changed_is_kept_and_never_moved(tmp_path):
+    path = tmp_path / "decisions.csv"
+    before = {
+        ("2019.docx", 1): decisions.Table(("2019.docx", 1), "GRS", Decision()),
+        ("2019.docx", 2): decisions.Table(("2019.docx", 2), "Club des aînés", Decision()),
+    }
+    answered = [
+        decisions.Answer(("2019.docx", 1), "GRS", Decision(2019, dt.date(2019, 3, 12)), 2),
+        decisions.Answer(
+            ("2019.docx", 2), "Club des aînés", Decision(2020, dt.date(2020, 2, 3)), 3
+        ),
+    ]
+    decisions.write(path, before, answered)
+    # the first table left the document: the second is now « tableau 1 »
+    after = {("2019.docx", 1): decisions.Table(("2019.docx", 1), "Club des aînés", Decision())}
+    answers = decisions.read_answers(path)
+    applied, issues = decisions.match(answers, after)
+    # the answer follows its table (same first beneficiary), never the number
+    assert applied == {("2019.docx", 1): Decision(2020, dt.date(2020, 2, 3))}
+    [issue] = issues
+    assert "« GRS »" in issue.what and "n'est plus dans les documents" in issue.what
+    decisions.write(path, after, answers)
+    kept = [r.split(";") for r in path.read_text(encoding="utf-8-sig").splitlines()[1:]]
+    assert kept[1][:5] == ["2019.docx", "1", "GRS", "2019", "2019-03-12"]
+    assert kept[1][6] == decisions.ORPHAN

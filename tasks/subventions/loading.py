@@ -7,7 +7,7 @@ import hashlib
 import duckdb
 
 from tasks import models
-from tasks.errors import ConfigurationError
+from tasks.errors import ConfigurationError, InvalidData
 from tasks.sql import read_sql
 from tasks.subventions.scdl import Row
 
@@ -33,6 +33,30 @@ def replace_commune(
     )  # fmt: skip
     _record(conn)
     return len(built)
+
+
+def refuse_missing_years(
+    conn: duckdb.DuckDBPyConnection, code_commune: str, years: set[int | None]
+) -> None:
+    """A load replaces the commune's rows: a year in the warehouse that no document holds
+    any more would disappear, from the warehouse and then from data.gouv.fr."""
+    conn.execute(read_sql("schema.sql"))
+    loaded = {
+        row[0]
+        for row in conn.execute(
+            "select distinct annee from raw.subventions where code_commune = ?", [code_commune]
+        ).fetchall()
+    }
+    missing = sorted(loaded - years)
+    if missing:
+        raise InvalidData(
+            f"année(s) déjà publiée(s) pour la commune {code_commune} absente(s) des documents "
+            f"lus : {', '.join(map(str, missing))}",
+            where="dossier des documents (--input)",
+            action="ajoutez au dossier les documents de ces années (un chargement remplace "
+            "toutes les années de la commune) ; pour les retirer vraiment, relancez avec "
+            "--retirer-annees. Rien n'a été chargé",
+        )
 
 
 def _record(conn: duckdb.DuckDBPyConnection) -> None:
@@ -61,12 +85,7 @@ def build(conn: duckdb.DuckDBPyConnection) -> dict[str, int]:
     """Rebuild only what reads the subsidies; the other tables they read must exist."""
     chosen = downstream_models()
     rebuilt = {m.table for m in chosen}
-    existing = {
-        f"{schema}.{table}"
-        for schema, table in conn.execute(
-            "select schema_name, table_name from duckdb_tables()"
-        ).fetchall()
-    }
+    existing = models.existing_tables(conn)
     missing = sorted(
         ref
         for model in chosen

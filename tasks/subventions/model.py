@@ -59,6 +59,20 @@ class Issue:
         return f"{text} : {self.action}" if self.action else text
 
 
+@dataclass(frozen=True)
+class TotalCheck:
+    """A TOTAL row of a document against the lines read in its table."""
+
+    place: Place  # the TOTAL row
+    printed: Decimal  # as the document prints it
+    read: Decimal  # the sum of the lines it covers, as read
+    covers: str  # what was added up, for a person: « tableau 2 et tableau imbriqué 3 »
+
+    @property
+    def agrees(self) -> bool:
+        return self.printed == self.read
+
+
 @dataclass
 class Reading:
     """Everything read from one document."""
@@ -66,7 +80,9 @@ class Reading:
     path: Path
     lines: list[Line] = field(default_factory=list)
     # The totals the document prints itself (its TOTAL rows), per decision year
-    # (None when the year is unknown): the merged file must add up to them.
+    # (None when the year is unknown), for the report.
     totals: dict[int | None, Decimal] = field(default_factory=dict)
+    # Each TOTAL row against the lines of its own table: a disagreement blocks.
+    checks: list[TotalCheck] = field(default_factory=list)
     skipped: list[tuple[Place, str]] = field(default_factory=list)  # row, why (French)
     issues: list[Issue] = field(default_factory=list)  # unreadable amounts, unknown year…

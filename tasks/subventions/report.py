@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
 
 from tasks.subventions import beneficiaries, identifiers
 from tasks.subventions.config import CommuneSubventions
-from tasks.subventions.model import Issue, Reading
-from tasks.subventions.scdl import Row
+from tasks.subventions.model import Issue, Reading, TotalCheck
+from tasks.subventions.scdl import Row, yearly_totals
 from tasks.subventions.validation import Validation
 
 _ORIGINS = {
@@ -32,9 +32,10 @@ class Build:
     rows: list[Row]
     csv_path: Path
     validation: Validation
-    totals: list[dict]
+    checks: list[TotalCheck]
     issues: list[Issue]
     out: Path
+    notes: list[Issue] = field(default_factory=list)  # worth a look, never blocking
 
     @property
     def publiable(self) -> bool:
@@ -62,6 +63,7 @@ class Build:
             self._summary(),
             self._totals(),
             self._issues(),
+            self._notes(),
             self._validation(),
             self._groups(),
             self._identifiers(),
@@ -89,17 +91,35 @@ class Build:
         lines = [
             "## Totaux par année",
             "",
-            "| année | lignes | total lu | total du document | concordance |",
-            "|---|---|---|---|---|",
+            "| année | lignes | total lu |",
+            "|---|---|---|",
         ]
         counts = Counter(r.annee for r in self.rows)
-        for item in self.totals:
-            printed = item["document"]
+        for annee, total in yearly_totals(self.rows).items():
+            lines.append(f"| {annee or 'inconnue'} | {counts[annee]} | {_euros(total)} |")
+        lines += [
+            "",
+            "## Totaux des documents",
+            "",
+            "Chaque ligne TOTAL d'un document est comparée aux lignes lues dans son tableau.",
+            "",
+            "| ligne TOTAL | total imprimé | lignes lues | somme lue | concordance |",
+            "|---|---|---|---|---|",
+        ]
+        for check in self.checks:
             lines.append(
-                f"| {item['annee'] or 'inconnue'} | {counts.get(item['annee'], 0)} "
-                f"| {_euros(item['lu'])} | {_euros(printed) if printed is not None else '—'} "
-                f"| {'oui' if item['concorde'] else '**NON**'} |"
+                f"| {check.place} | {_euros(check.printed)} | {check.covers} "
+                f"| {_euros(check.read)} | {'oui' if check.agrees else '**NON**'} |"
             )
+        if not self.checks:
+            lines.append("| — | aucun document n'imprime de total | | | |")
+        return "\n".join(lines)
+
+    def _notes(self) -> str:
+        if not self.notes:
+            return ""
+        lines = ["## Remarques (n'empêchent pas la publication)", ""]
+        lines += [f"- {note}" for note in self.notes]
         return "\n".join(lines)
 
     def _issues(self) -> str:

@@ -13,7 +13,7 @@ from decimal import Decimal
 from pathlib import Path
 
 from tasks.subventions.config import CommuneSubventions
-from tasks.subventions.model import Issue, Line, Place, Reading
+from tasks.subventions.model import Issue, Line, Place, Reading, TotalCheck
 
 
 @dataclass(frozen=True)
@@ -133,26 +133,20 @@ def yearly_totals(built: list[Row]) -> dict[int | None, Decimal]:
     return dict(totals)
 
 
-def check_totals(readings: list[Reading], built: list[Row]) -> tuple[list[dict], list[Issue]]:
-    """The documents' own TOTAL rows against the sum of the rows read, per year."""
-    printed: dict[int | None, Decimal] = defaultdict(Decimal)
-    for reading in readings:
-        for annee, total in reading.totals.items():
-            printed[annee] += total
-    ours = yearly_totals(built)
-    comparison, issues = [], []
-    for annee in sorted(set(ours) | set(printed), key=lambda a: (a is None, a or 0)):
-        lu = ours.get(annee, Decimal("0.00"))
-        imprime = printed.get(annee)
-        agree = imprime is None or imprime == lu
-        comparison.append({"annee": annee, "lu": lu, "document": imprime, "concorde": agree})
-        if not agree:
-            issues.append(
-                Issue(
-                    f"total {annee or 'sans année'} : {lu} € lus ligne à ligne, "
-                    f"{imprime} € imprimés dans le(s) document(s)",
-                    action="une ligne a été mal lue ou le total du document est faux : "
-                    "comparez les lignes de cette année dans le rapport avec le document",
-                )
-            )
-    return comparison, issues
+def check_totals(readings: list[Reading]) -> tuple[list[TotalCheck], list[Issue]]:
+    """Each TOTAL row of the documents against the lines of its own table: the only
+    comparison that holds whatever the documents' layout (a year split over several
+    documents, category subtotals, a table with a year column)."""
+    checks = [check for reading in readings for check in reading.checks]
+    issues = [
+        Issue(
+            f"le total imprimé ({check.printed} €) n'est pas la somme des lignes lues "
+            f"({check.read} €, {check.covers})",
+            check.place,
+            "une ligne a été mal lue, ou le total du document est faux : comparez les lignes "
+            "de ce tableau dans le rapport (« Subventions lues ») avec le document",
+        )
+        for check in checks
+        if not check.agrees
+    ]
+    return checks, issues

@@ -29,7 +29,9 @@ UNFIT = "NON-PUBLIABLE_"
 
 
 @task(name="lire-documents", **_TASK)
-def read_documents(folder: Path, out: Path) -> tuple[list[Path], list[Reading], list[Issue]]:
+def read_documents(
+    folder: Path, out: Path
+) -> tuple[list[Path], list[Reading], list[Issue], list[Issue]]:
     """Every readable document of the folder, with the officer's answers applied."""
     if not folder.is_dir():
         raise InvalidData(
@@ -38,29 +40,53 @@ def read_documents(folder: Path, out: Path) -> tuple[list[Path], list[Reading], 
             action="indiquez avec --input le dossier qui contient les délibérations "
             "(.docx, .odt, .xlsx, .csv)",
         )
-    paths, issues = _documents(folder)
+    paths, issues, notes = _documents(folder)
     answers = decisions.read_answers(out / DECISIONS)
     raw = [read_document(path) for path in paths]
-    found = {key: d for reading in raw for key, d in decisions_found(reading).items()}
+    found = decisions.tables(raw, {k: d for r in raw for k, d in decisions_found(r).items()})
+    applied, answer_issues = decisions.match(answers, found)
     decisions.write(out / DECISIONS, found, answers)
-    return paths, [apply_answers(reading, answers) for reading in raw], issues
+    readings = [apply_answers(reading, applied) for reading in raw]
+    return paths, readings, issues + answer_issues, notes
 
 
-def _documents(folder: Path) -> tuple[list[Path], list[Issue]]:
-    paths, issues = [], []
-    for path in sorted(folder.iterdir()):
-        if path.name.startswith((".", "~$")) or not path.is_file():
-            continue  # hidden files, and the lock files Word and LibreOffice leave
+def _documents(folder: Path) -> tuple[list[Path], list[Issue], list[Issue]]:
+    """The documents to read; what cannot be read blocks (a year could be missing),
+    except a copy beside its readable version, and files that are no documents."""
+    files = [
+        path
+        for path in sorted(folder.iterdir())
+        # hidden files, and the lock files Word and LibreOffice leave
+        if path.is_file() and not path.name.startswith((".", "~$"))
+    ]
+    paths = [path for path in files if path.suffix.lower() in READABLE]
+    readable_stems = {path.stem.casefold() for path in paths}
+    issues, notes = [], []
+    for path in files:
         suffix = path.suffix.lower()
         if suffix in READABLE:
-            paths.append(path)
+            continue
+        if suffix in CONVERTIBLE and path.stem.casefold() in readable_stems:
+            notes.append(
+                Issue("non lu : sa version lisible, du même nom, a été lue", Place(path.name))
+            )
         elif suffix in CONVERTIBLE:
             issues.append(
                 Issue(
                     f"document non lu (format {suffix})",
-                    action="enregistrez-le en .docx, .odt ou .xlsx (LibreOffice : `libreoffice "
-                    "--headless --convert-to docx fichier`) dans le même dossier, puis relancez",
-                    place=Place(path.name),
+                    Place(path.name),
+                    "enregistrez-le en .docx, .odt ou .xlsx sous le même nom, dans le même "
+                    "dossier (LibreOffice : `libreoffice --headless --convert-to docx "
+                    "fichier`), ou retirez-le du dossier s'il n'est qu'une copie d'un document lu",
+                )
+            )
+        else:
+            notes.append(
+                Issue(
+                    f"fichier ignoré (format {suffix or 'sans extension'} : ni .docx, .odt, "
+                    ".xlsx ni .csv)",
+                    Place(path.name),
+                    "s'il contient des subventions, enregistrez-le dans l'un de ces formats",
                 )
             )
     if not paths:
@@ -69,7 +95,7 @@ def _documents(folder: Path) -> tuple[list[Path], list[Issue]]:
             where=str(folder),
             action="copiez-y les délibérations d'attribution des subventions",
         )
-    return paths, issues
+    return paths, issues, notes
 
 
 @task(name="regrouper-beneficiaires", **_TASK)
@@ -115,6 +141,7 @@ def assemble(
     config: SubventionsConfig,
     out: Path,
     issues: list[Issue],
+    notes: list[Issue],
 ) -> Build:
     columns = scdl.fields(config.schema_path)
     by_spelling = {
@@ -127,7 +154,7 @@ def assemble(
         stale.unlink()  # the previous build's file, named after its own data
     csv_path = out / scdl.file_name(commune, rows)
     scdl.write(csv_path, rows, columns)
-    totals, total_issues = scdl.check_totals(readings, rows)
+    checks, total_issues = scdl.check_totals(readings)
     build = Build(
         commune=commune,
         documents=paths,
@@ -138,9 +165,10 @@ def assemble(
         rows=rows,
         csv_path=csv_path,
         validation=validate(csv_path, config.schema_path),
-        totals=totals,
+        checks=checks,
         issues=[*issues, *(i for r in readings for i in r.issues), *total_issues],
         out=out,
+        notes=notes,
     )
     if not build.publiable:
         # Kept for the report's line numbers, named so that nobody publishes it by hand.
@@ -173,9 +201,12 @@ def enforce_publishable(build: Build) -> None:
 
 
 @task(name="charger-subventions", **_TASK)
-def load_rows(candidate: Path, build: Build) -> dict[str, int]:
+def load_rows(candidate: Path, build: Build, drop_missing_years: bool) -> dict[str, int]:
     with connect(candidate) as conn:
-        loading.replace_commune(conn, build.commune.code_commune, build.rows, build.columns)
+        code = build.commune.code_commune
+        if not drop_missing_years:
+            loading.refuse_missing_years(conn, code, {row.annee for row in build.rows})
+        loading.replace_commune(conn, code, build.rows, build.columns)
         return loading.build(conn)
 
 

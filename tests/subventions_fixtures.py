@@ -680,3 +680,73 @@ def _edit(path: Path, change) -> None:
         writer = csv.DictWriter(f, fieldnames=reader.fieldnames, delimiter=";")
         writer.writeheader()
         writer.writerows(rows)
+
+
+# --- TOTAL rows --------------------------------------------------------------------
+
+
+def write_same_year_documents(folder: Path) -> tuple[Path, Path]:
+    """Two documents for 2019: the délibération prints a TOTAL, its complement none."""
+    folder.mkdir(parents=True, exist_ok=True)
+    main, complement = folder / "deliberation_2019.docx", folder / "complement_2019.docx"
+    write_docx(
+        main,
+        [
+            Para("Délibération n° 2019-12 du 12/03/2019"),
+            [
+                [Cell("Association"), Cell("Objet"), Cell("Montant")],
+                [Cell("GRS"), Cell("Gymnastique"), Cell("900,00 €")],
+                [Cell("Club des aînés"), Cell("Voyage"), Cell("540,00 €")],
+                [Cell("TOTAL", span=2), Cell("1 440,00 €")],
+            ],
+        ],
+    )
+    write_docx(
+        complement,
+        [
+            Para("Délibération n° 2019-30 du 23/09/2019"),
+            [
+                [Cell("Association"), Cell("Objet"), Cell("Montant")],
+                [Cell("Harmonie municipale"), Cell("Partitions"), Cell("350,00 €")],
+            ],
+        ],
+    )
+    return main, complement
+
+
+def write_category_subtotals(path: Path) -> None:
+    """Sport and culture each closed by « Total sport » / « Total culture », then the
+    TOTAL GÉNÉRAL of the whole table (row 9)."""
+    write_docx(
+        path,
+        [
+            Para("Délibération n° 2019-12 du 12/03/2019"),
+            [
+                [Cell("Association"), Cell("Objet"), Cell("Montant")],
+                [Cell("Sport", span=3)],
+                [Cell("GRS"), Cell("Gymnastique"), Cell("900,00 €")],
+                [Cell("U.S. Sailly football"), Cell("Fonctionnement"), Cell("2 700,00 €")],
+                [Cell("Total sport", span=2), Cell("3 600,00 €")],
+                [Cell("Culture", span=3)],
+                [Cell("Harmonie municipale"), Cell("Partitions"), Cell("350,00 €")],
+                [Cell("Total culture", span=2), Cell("350,00 €")],
+                [Cell("TOTAL GÉNÉRAL", span=2), Cell("3 950,00 €")],
+            ],
+        ],
+    )
+
+
+def write_wrong_total(path: Path) -> None:
+    """A TOTAL row (row 4) that is not the sum of the lines above it."""
+    write_docx(
+        path,
+        [
+            Para("Délibération n° 2019-12 du 12/03/2019"),
+            [
+                [Cell("Association"), Cell("Objet"), Cell("Montant")],
+                [Cell("GRS"), Cell("Gymnastique"), Cell("900,00 €")],
+                [Cell("Club des aînés"), Cell("Voyage"), Cell("540,00 €")],
+                [Cell("TOTAL", span=2), Cell("1 500,00 €")],
+            ],
+        ],
+    )

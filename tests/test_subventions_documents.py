@@ -20,6 +20,7 @@ from tasks.subventions.amounts import parse_amount
 from tasks.subventions.documents import Table, read_blocks
 from tasks.subventions.extraction import (
     DATE_QUESTION,
+    NO_HEADER,
     YEAR_QUESTION,
     apply_answers,
     decisions_found,
@@ -32,9 +33,12 @@ from tests.subventions_fixtures import (
     Cell,
     Para,
     write_broken_documents,
+    write_category_subtotals,
     write_csv,
     write_documents,
     write_docx,
+    write_same_year_documents,
+    write_wrong_total,
     write_xlsx,
 )
 
@@ -152,7 +156,9 @@ def test_no_total_row_becomes_a_line(commune):
         assert not [x for x in reading.lines if re.match(r"(?i)(sous-)?total", x.beneficiaire)]
         assert reading.totals, reading.path.name
     skipped = dict(readings["2016.docx"].skipped)
-    assert skipped[Place("2016.docx", 1, 13)].startswith("total du document")
+    assert skipped[Place("2016.docx", 1, 13)] == (
+        "total « TOTAL GÉNÉRAL » : total du tableau, comparé à la somme de ses lignes"
+    )
     nested = dict(readings["2017.odt"].skipped)
     assert nested[Place("2017.odt", 2, 4)].startswith("sous-total")  # in the nested table
     assert Place("2017.odt", 2, 4) not in {x.place for x in readings["2017.odt"].lines}
@@ -432,3 +438,288 @@ def test_missing_amount_column_names_the_table_and_the_header_expected(broken):
     assert issue.place == Place("colonne_renommee.odt", 1)
     assert issue.what.startswith("En-tête introuvable dans le tableau 1 de colonne_renommee.odt")
     assert "« Montant »" in issue.action and "« Association »" in issue.action
+
+
+# --- Which column is the granted amount --------------------------------------------
+
+
+def _decision_table(path: Path, rows: list, before: str = "Délibération du 12 mars 2019"):
+    write_docx(path, [Para(before), rows])
+    return read_document(path)
+
+
+def test_a_column_of_an_earlier_year_is_not_a_grant(tmp_path):
+    reading = _decision_table(
+        tmp_path / "deux_colonnes.docx",
+        [
+            [Cell("Association"), Cell("Subvention 2018"), Cell("Subvention 2019")],
+            [Cell("GRS"), Cell("850,00"), Cell("900,00")],
+            [Cell("Club des aînés"), Cell("520,00"), Cell("540,00")],
+        ],
+    )
+    assert [(x.beneficiaire, x.montant, x.decision.annee) for x in reading.lines] == [
+        ("GRS", Decimal("900.00"), 2019),
+        ("Club des aînés", Decimal("540.00"), 2019),
+    ]
+    said = [why for place, why in reading.skipped if "Subvention 2018" in why]
+    assert len(said) == 1 and "antérieure" in said[0]
+    assert reading.issues == []
+
+
+@pytest.mark.parametrize(
+    "other",
+    [
+        "Montant proposé",
+        "Proposition",
+        "Montant prévu",
+        "Budget 2019",
+        "Montant demandé",
+        "Rappel montant",
+        "Montant N-1",
+        "Montant précédent",
+        "Montant antérieur",
+        "Pour mémoire : montant",
+        "Montant p.m.",
+    ],
+)
+def test_amounts_that_are_not_granted_are_not_counted(tmp_path, other):
+    reading = _decision_table(
+        tmp_path / "propose.docx",
+        [
+            [Cell("Association"), Cell(other), Cell("Montant voté")],
+            [Cell("GRS"), Cell("1 000,00"), Cell("900,00")],
+        ],
+    )
+    assert [x.montant for x in reading.lines] == [Decimal("900.00")]
+    assert reading.issues == []
+
+
+def test_unclear_amount_columns_are_asked_not_added_up(tmp_path):
+    reading = _decision_table(
+        tmp_path / "deux_montants.docx",
+        [
+            [Cell("Association"), Cell("Montant"), Cell("Subvention")],
+            [Cell("GRS"), Cell("1 000,00"), Cell("900,00")],
+        ],
+    )
+    assert reading.lines == []
+    [issue] = reading.issues
+    assert issue.place == Place("deux_montants.docx", 1)
+    assert "« Montant »" in issue.what and "« Subvention »" in issue.what
+    assert "indiquez quelle colonne porte le montant attribué" in issue.what
+    assert "Montant demandé" in issue.action
+
+
+def test_a_currency_column_under_a_merged_amount_header_is_no_amount(tmp_path):
+    reading = _decision_table(
+        tmp_path / "euro_a_part.docx",
+        [
+            [Cell("Association"), Cell("Montant", span=2)],
+            [Cell("GRS"), Cell("900,00"), Cell("€")],
+            [Cell("Club des aînés"), Cell("540,00"), Cell("euros")],
+            [Cell("TOTAL"), Cell("1 440,00"), Cell("€")],
+        ],
+    )
+    assert [x.montant for x in reading.lines] == [Decimal("900.00"), Decimal("540.00")]
+    assert reading.issues == []
+    assert [c.agrees for c in reading.checks] == [True]
+    assert parse_amount("€") is None and parse_amount(" euros ") is None
+
+
+def test_montant_total_alone_is_the_granted_amount(tmp_path):
+    reading = _decision_table(
+        tmp_path / "montant_total.docx",
+        [
+            [Cell("Association"), Cell("Objet"), Cell("Montant total")],
+            [Cell("GRS"), Cell("Gymnastique"), Cell("900,00")],
+        ],
+    )
+    assert [(x.beneficiaire, x.montant) for x in reading.lines] == [("GRS", Decimal("900.00"))]
+    split = _decision_table(
+        tmp_path / "avec_total.docx",
+        [
+            [Cell(x) for x in ("Association", "Fonctionnement", "Exceptionnelle", "Montant total")],
+            [Cell("GRS"), Cell("900,00"), Cell("100,00"), Cell("1 000,00")],
+        ],
+    )
+    assert [x.montant for x in split.lines] == [Decimal("900.00"), Decimal("100.00")]
+
+
+def test_the_project_name_is_not_the_beneficiary(tmp_path):
+    reading = _decision_table(
+        tmp_path / "projet.docx",
+        [
+            [Cell("Nom du projet"), Cell("Association"), Cell("Montant")],
+            [Cell("Tournoi de jeunes"), Cell("U.S. Sailly football"), Cell("750,00")],
+        ],
+    )
+    assert [(x.beneficiaire, x.objet) for x in reading.lines] == [
+        ("U.S. Sailly football", "Tournoi de jeunes")
+    ]
+
+
+# --- Which column is the decision date ---------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "label", ["Date de versement", "Date de la demande", "date de dépôt", "Date de paiement"]
+)
+def test_other_dates_are_not_the_decision_date(tmp_path, label):
+    reading = _decision_table(
+        tmp_path / "versement.docx",
+        [
+            [Cell("Association"), Cell("Montant"), Cell(label)],
+            [Cell("GRS"), Cell("900,00"), Cell("15/06/2019")],
+            [Cell("Club des aînés"), Cell("540,00"), Cell("20/07/2019")],
+        ],
+    )
+    assert {x.decision.date for x in reading.lines} == {dt.date(2019, 3, 12)}
+    assert len([why for _, why in reading.skipped if label in why]) == 1
+
+
+def test_a_deliberation_date_column_gives_the_decision_date(tmp_path):
+    reading = _decision_table(
+        tmp_path / "deliberations.docx",
+        [
+            [Cell("Association"), Cell("Montant"), Cell("Date de la délibération")],
+            [Cell("GRS"), Cell("900,00"), Cell("12/03/2019")],
+            [Cell("Club des aînés"), Cell("540,00"), Cell("23/09/2019")],
+        ],
+        before="Subventions aux associations",
+    )
+    assert [x.decision.date for x in reading.lines] == [dt.date(2019, 3, 12), dt.date(2019, 9, 23)]
+
+
+# --- Tables without a header -------------------------------------------------------
+
+
+def test_letterhead_and_signature_tables_are_skipped_not_questioned(tmp_path):
+    path = tmp_path / "en_tete.docx"
+    write_docx(
+        path,
+        [
+            [
+                [Cell("Mairie de Sailly-lez-Lannoy"), Cell("12 rue de la Mairie")],
+                [Cell("59390 Sailly-lez-Lannoy"), Cell("Tél. 03 20 00 00 00")],
+            ],
+            Para("Délibération du 12 mars 2019"),
+            [[Cell("Association"), Cell("Montant")], [Cell("GRS"), Cell("900,00")]],
+            [[Cell("Le 3 mars 2019, le Maire"), Cell("Signé : J. Dupont")]],
+        ],
+    )
+    reading = read_document(path)
+    assert [x.montant for x in reading.lines] == [Decimal("900.00")]
+    assert reading.issues == []
+    skipped = dict(reading.skipped)
+    assert skipped[Place("en_tete.docx", 1)].startswith(
+        "tableau sans en-tête de subventions, ignoré : « Mairie de Sailly-lez-Lannoy"
+    )
+    assert Place("en_tete.docx", 3) in skipped
+
+
+@pytest.mark.parametrize(
+    "amounts", [["900,00 €", "540,00 €"], ["1 500 euros", "x"], ["900", "540"], ["12,50", "y"]]
+)
+def test_a_headerless_table_of_amounts_is_still_a_problem(tmp_path, amounts):
+    path = tmp_path / "sans_en_tete.docx"
+    rows = [[Cell("GRS"), Cell(amounts[0])], [Cell("Club des aînés"), Cell(amounts[1])]]
+    write_docx(path, [Para("Délibération du 12 mars 2019"), rows])
+    [issue] = read_document(path).issues
+    assert issue.what.startswith(NO_HEADER)
+
+
+# --- Spreadsheet numbers -----------------------------------------------------------
+
+
+def test_spreadsheet_numbers_are_read_as_displayed_typed_text_is_not(tmp_path):
+    path = tmp_path / "formule.xlsx"
+    write_xlsx(
+        path,
+        "Feuil1",
+        [
+            [Cell("Délibération du 12 mars 2019")],
+            [Cell("Association"), Cell("Montant")],
+            [Cell("GRS"), Cell(value=Decimal("333.3333333333333"))],
+            [Cell("Club des aînés"), Cell(value=Decimal("666.665"))],
+            [Cell("Harmonie municipale"), Cell("333,3333")],
+        ],
+    )
+    reading = read_document(path)
+    assert [x.montant for x in reading.lines] == [Decimal("333.33"), Decimal("666.67")]
+    assert [i.what for i in reading.issues] == [
+        "montant illisible « 333,3333 » pour « Harmonie municipale »"
+    ]
+
+
+# --- TOTAL rows against their table ------------------------------------------------
+
+
+def test_every_total_row_of_the_commune_agrees_with_its_table(commune, answered):
+    _, _, readings = commune
+    checks = {name: reading.checks for name, reading in readings.items()}
+    assert all(c.agrees for found in checks.values() for c in found), checks
+    assert {name: len(found) for name, found in checks.items()} == {
+        "2016.docx": 1,
+        "2017.odt": 2,
+        "2018.docx": 2,
+        "2019-2020.docx": 2,
+        "2021.odt": 1,
+        "complements_subventions.csv": 1,
+        "2022.xlsx": 1,
+    }
+    outer, nested = checks["2017.odt"]
+    assert outer.covers == "lignes du tableau 1 et du tableau imbriqué 2"
+    assert (nested.place, nested.covers) == (Place("2017.odt", 2, 4), "lignes du tableau 2")
+    assert checks["2016.docx"][0].covers == "lignes du tableau 1"
+    assert answered["2017.odt"].checks == checks["2017.odt"]
+
+
+def test_two_documents_of_one_year_only_one_with_a_total(tmp_path):
+    main, complement = write_same_year_documents(tmp_path)
+    first, second = read_document(main), read_document(complement)
+    [check] = first.checks
+    assert check.agrees and check.read == Decimal("1440.00")
+    assert second.checks == []
+    assert {x.decision.annee for x in [*first.lines, *second.lines]} == {2019}
+
+
+def test_category_subtotals_are_skipped_and_the_grand_total_checked(tmp_path):
+    path = tmp_path / "categories.docx"
+    write_category_subtotals(path)
+    reading = read_document(path)
+    assert sum(x.montant for x in reading.lines) == Decimal("3950.00")
+    [check] = reading.checks
+    assert (check.place, check.printed, check.agrees) == (
+        Place("categories.docx", 1, 9),
+        Decimal("3950.00"),
+        True,
+    )
+    skipped = dict(reading.skipped)
+    assert skipped[Place("categories.docx", 1, 5)].startswith("sous-total « Total sport »")
+    assert skipped[Place("categories.docx", 1, 8)].startswith("sous-total « Total culture »")
+    assert reading.totals == {2019: Decimal("3950.00")}
+
+
+def test_a_total_that_disagrees_with_its_lines_is_a_failed_check(tmp_path):
+    path = tmp_path / "total_faux.docx"
+    write_wrong_total(path)
+    [check] = read_document(path).checks
+    assert not check.agrees
+    assert (check.printed, check.read) == (Decimal("1500.00"), Decimal("1440.00"))
+    assert str(check.place) == "total_faux.docx, tableau 1, ligne 4"
+    assert check.covers == "lignes du tableau 1"
+
+
+def test_a_table_of_several_years_is_checked_as_one_table(tmp_path):
+    reading = _decision_table(
+        tmp_path / "annees.docx",
+        [
+            [Cell("Association"), Cell("Année"), Cell("Montant")],
+            [Cell("GRS"), Cell("2019"), Cell("900,00")],
+            [Cell("GRS"), Cell("2020"), Cell("950,00")],
+            [Cell("TOTAL"), Cell(), Cell("1 850,00")],
+        ],
+    )
+    assert {x.decision.annee for x in reading.lines} == {2019, 2020}
+    [check] = reading.checks
+    assert check.agrees and check.read == Decimal("1850.00")

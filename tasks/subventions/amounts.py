@@ -32,6 +32,8 @@ def parse_amount(text: str) -> Decimal | None:
     if _NEGATIVE.match(compact):
         raise ValueError(f"montant négatif « {text.strip()} » : une subvention est positive")
     number = _NO_CENTS.sub("", _CURRENCY.sub("", compact)).strip()
+    if not number:
+        return None  # « € » alone: the currency of a separate column, no amount typed
     value = _read_number(number)
     if value is None:
         raise ValueError(f"montant illisible « {text.strip()} »")
@@ -59,3 +61,30 @@ def _read_number(number: str) -> Decimal | None:
     if plain:
         return Decimal(f"{plain['int']}.{plain['frac'] or '0'}")
     return None
+
+
+def looks_like_amount(text: str) -> bool:
+    """A cell that reads as a positive amount and says so: a currency or cents."""
+    try:
+        value = parse_amount(text)
+    except ValueError:
+        return False
+    return bool(value) and bool(_CURRENCY.search(text) or re.search(r"\d,\d", text))
+
+
+def holds_amounts(columns: list[list[str]]) -> bool:
+    """Whether cells, given column by column, look like subsidies rather than a
+    letterhead or a signature (« 12 rue de la Mairie », « le 3 mars 2019 »)."""
+    for cells in columns:
+        if any(looks_like_amount(cell) for cell in cells):
+            return True
+        if sum(1 for cell in cells if _number(cell) >= 10) >= 2:
+            return True
+    return False
+
+
+def _number(text: str) -> Decimal:
+    try:
+        return parse_amount(text) or Decimal(0)
+    except ValueError:
+        return Decimal(0)

@@ -12,7 +12,7 @@ import csv
 import datetime as dt
 import io
 from dataclasses import dataclass, field
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from pathlib import Path
 
 import docx
@@ -257,9 +257,11 @@ def _covered(covering: dict[int, _Origin], column: int, row: int) -> tuple[objec
 
 def _odt_cell(cell) -> tuple[str, list]:
     """The cell's own text (nested tables excluded) and its nested tables."""
-    if cell.attributes.get((OFFICENS, "value-type")) in {"float", "currency", "percentage"}:
-        value = cell.attributes.get((OFFICENS, "value"))
-        return value or "", [c for c in cell.childNodes if _is_table(c)]
+    kind = cell.attributes.get((OFFICENS, "value-type"))
+    if kind in {"float", "currency", "percentage"}:
+        value = cell.attributes.get((OFFICENS, "value")) or ""
+        shown = _as_displayed(value) if value and kind != "percentage" else value
+        return shown, [c for c in cell.childNodes if _is_table(c)]
     parts: list[Block] = []
     _walk_odt(cell, parts, tables=False)
     texts = [block.text for block in parts if isinstance(block, Text)]
@@ -296,12 +298,21 @@ def _xlsx_text(value) -> str:
     if isinstance(value, bool):
         return "oui" if value else "non"
     if isinstance(value, float):
-        return str(Decimal(str(value)))  # str() gives the shortest exact decimal of a float
+        return _as_displayed(str(value))
     if isinstance(value, dt.datetime):
         return value.date().isoformat() if value.time() == dt.time() else value.isoformat()
     if isinstance(value, dt.date):
         return value.isoformat()
     return str(value).strip()
+
+
+def _as_displayed(number: str) -> str:
+    """A number cell the way the sheet shows it, to the cent: a formula such as =1000/3
+    stores 333.3333333333333 and displays 333,33 (typed text is never rounded)."""
+    try:
+        return str(Decimal(number).quantize(Decimal("0.01"), ROUND_HALF_UP))
+    except InvalidOperation:  # « inf », « nan »: left for the amount reader to refuse
+        return number
 
 
 def _read_csv(path: Path) -> list[Block]:

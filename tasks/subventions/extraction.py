@@ -9,14 +9,18 @@ from __future__ import annotations
 
 import dataclasses
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
 
-from tasks.subventions.amounts import parse_amount
+from tasks.subventions.amounts import holds_amounts, parse_amount
 from tasks.subventions.decision_text import (
+    DATE_QUESTION,
     NOTHING,
+    YEAR_QUESTION,
+    apply_answers,
     date_in,
+    decisions_found,
     fall_back,
     fill,
     from_texts,
@@ -25,11 +29,19 @@ from tasks.subventions.decision_text import (
     year_in,
 )
 from tasks.subventions.documents import Table, Text, read_blocks
-from tasks.subventions.model import Decision, Issue, Line, Place, Reading
-from tasks.subventions.table_header import TOTAL, Header, find_header
+from tasks.subventions.model import Decision, Issue, Line, Place, Reading, TotalCheck
+from tasks.subventions.table_header import TOTAL, Header, find_header, unclear_amounts
 
-YEAR_QUESTION = "Année des subventions introuvable"
-DATE_QUESTION = "Date de la délibération introuvable"
+# The questions and the officer's answers live with the décision; callers import them here.
+__all__ = [
+    "DATE_QUESTION",
+    "NO_HEADER",
+    "YEAR_QUESTION",
+    "apply_answers",
+    "decisions_found",
+    "read_document",
+]
+
 NO_HEADER = "En-tête introuvable"
 
 _NATURES = {
@@ -49,6 +61,16 @@ def _one_line(text: str) -> str:
 # --- Rows --------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class _Printed:
+    """A table's TOTAL row: the sum it prints, and per year for the report."""
+
+    place: Place
+    table: Table
+    amount: Decimal
+    by_year: dict[int | None, Decimal]
+
+
 @dataclass
 class _TableReading:
     reading: Reading
@@ -56,6 +78,8 @@ class _TableReading:
     number: int
     header: Header
     decision: Decision
+    printed: list[_Printed]  # the document's TOTAL rows, checked once all is read
+    totals: list[int] = field(default_factory=list)  # rows that look like a total
 
     def place(self, index: int | None = None) -> Place:
         return Place(self.reading.path.name, self.number, None if index is None else index + 1)
@@ -85,10 +109,8 @@ def _read_row(state: _TableReading, index: int) -> None:
     amounts = [_cell(cells, a.column) for a in state.header.amounts]
     if not filled:
         state.skip(index, "ligne vide")
-    elif _SUBTOTAL.match(first):
-        state.skip(index, f"sous-total « {_one_line(filled[0])} » (les lignes sont comptées)")
-    elif TOTAL.match(first):
-        _read_total(state, index, cells)
+    elif _SUBTOTAL.match(first) or TOTAL.match(first):
+        state.totals.append(index)
     elif len(filled) == 1 and not any(amounts):
         state.decision = resolved(from_texts([filled[0]], state.decision))
         state.skip(index, f"ligne de titre « {_one_line(filled[0])} », pas un bénéficiaire")
@@ -154,23 +176,82 @@ def _objet(objet: str, label: str | None) -> str | None:
     return _NATURES.get(plain(label), label)
 
 
-def _read_total(state: _TableReading, index: int, cells: list[str]) -> None:
+def _close_totals(state: _TableReading) -> None:
+    """The last total-like row is the table's total; earlier ones close a category
+    (« Total sport ») whose lines are counted one by one."""
+    *subtotals, last = state.totals or [None]
+    for index in subtotals:
+        label = _one_line(_first_cell(state, index))
+        state.skip(index, f"sous-total « {label} » (catégorie : ses lignes sont comptées)")
+    if last is None:
+        return
+    printed = _printed(state, last)
+    if printed is None:
+        state.skip(last, "total sans montant")
+        return
+    state.printed.append(printed)
+    label = _one_line(_first_cell(state, last))
+    kind = "sous-total" if _SUBTOTAL.match(plain(label)) else "total"
+    state.skip(last, f"{kind} « {label} » : total du tableau, comparé à la somme de ses lignes")
+
+
+def _first_cell(state: _TableReading, index: int) -> str:
+    return next(cell for cell in state.table.rows[index] if cell.strip())
+
+
+def _printed(state: _TableReading, index: int) -> _Printed | None:
+    cells = state.table.grid(index, fill=False)
     decision = _row_decision(state, cells)
-    found = False
+    by_year: dict[int | None, Decimal] = {}
     for amount in state.header.amounts:
-        text = _cell(cells, amount.column)
         try:
-            montant = parse_amount(text)
+            montant = parse_amount(_cell(cells, amount.column))
         except ValueError as error:
             state.issue(index, f"total illisible : {error}", _FIX_AMOUNT)
-            continue
+            return None
         if montant is not None:
             annee = amount.annee if amount.annee is not None else decision.annee
-            totals = state.reading.totals
-            totals[annee] = totals.get(annee, Decimal("0.00")) + montant
-            found = True
-    why = "total du document (comparé à la somme des lignes)" if found else "total sans montant"
-    state.skip(index, why)
+            by_year[annee] = by_year.get(annee, Decimal("0.00")) + montant
+    if not by_year:
+        return None
+    return _Printed(state.place(index), state.table, sum(by_year.values()), by_year)
+
+
+def _check_totals(reading: Reading, printed: list[_Printed], tables: dict[int, Table]) -> None:
+    """Each TOTAL row against the lines of its table, else of its table and the tables
+    nested in it (a total often covers a detail given in a cell)."""
+    sums: dict[int | None, Decimal] = {}
+    for line in reading.lines:
+        sums[line.place.tableau] = sums.get(line.place.tableau, Decimal("0.00")) + line.montant
+    covered: set[int] = set()
+    for total in printed:
+        number = total.place.tableau
+        read, covers = sums.get(number, Decimal("0.00")), f"lignes du tableau {number}"
+        nested = [n for n, table in tables.items() if _inside(table, total.table)]
+        if read != total.amount and nested:
+            read += sum((sums.get(n, Decimal("0.00")) for n in nested), Decimal("0.00"))
+            covers += f" et {_nested_names(nested)}"
+            if read == total.amount:
+                covered.update(nested)
+        reading.checks.append(TotalCheck(total.place, total.amount, read, covers))
+    for total in printed:
+        if total.place.tableau not in covered:  # else counted in the outer TOTAL
+            for annee, amount in total.by_year.items():
+                reading.totals[annee] = reading.totals.get(annee, Decimal("0.00")) + amount
+
+
+def _inside(table: Table, outer: Table) -> bool:
+    parent = table.parent
+    while parent is not None and parent is not outer:
+        parent = parent.parent
+    return parent is outer
+
+
+def _nested_names(numbers: list[int]) -> str:
+    if len(numbers) == 1:
+        return f"du tableau imbriqué {numbers[0]}"
+    listed = ", ".join(map(str, numbers[:-1]))
+    return f"des tableaux imbriqués {listed} et {numbers[-1]}"
 
 
 # --- Tables and documents ----------------------------------------------------------
@@ -183,18 +264,22 @@ def read_document(path: Path) -> Reading:
     reading = Reading(path=path)
     head = [b.text for b in blocks[: _first_table(blocks)] if isinstance(b, Text)]
     decisions: dict[int, Decision] = {}
+    tables: dict[int, Table] = {}
+    printed: list[_Printed] = []
     context: list[str] = []
-    number = 0
     for block in blocks:
         if isinstance(block, Text):
             context.append(block.text)
             continue
-        number += 1
+        number = len(tables) + 1
+        tables[number] = block
         parent = decisions.get(id(block.parent), NOTHING)
         fallback = fall_back(parent, from_texts(head))
-        decisions[id(block)] = _read_table(reading, block, number, context[::-1], fallback)
+        found = _read_table(reading, block, number, context[::-1], fallback, printed)
+        decisions[id(block)] = found
         context = []
-    if number == 0:
+    _check_totals(reading, printed, tables)
+    if not tables:
         reading.issues.append(
             Issue(
                 "aucun tableau dans le document",
@@ -211,7 +296,12 @@ def _first_table(blocks: list) -> int:
 
 
 def _read_table(
-    reading: Reading, table: Table, number: int, context: list[str], fallback: Decision
+    reading: Reading,
+    table: Table,
+    number: int,
+    context: list[str],
+    fallback: Decision,
+    printed: list[_Printed],
 ) -> Decision:
     header = find_header(table)
     if header is None:
@@ -219,14 +309,47 @@ def _read_table(
         return resolved(from_texts(context, fallback))
     titles = [row[0] for row in table.rows[: header.start] if len(row) == 1 and row[0]]
     decision = resolved(from_texts([*titles[::-1], *context], fallback))
-    state = _TableReading(reading, table, number, header, decision)
+    state = _TableReading(reading, table, number, header, decision, printed)
     for index in range(header.start):
         _before_header(state, index)
+    if not _granted_columns(state):
+        return decision
     first_line = len(reading.lines)
     for index in range(header.end, len(table.rows)):
         _read_row(state, index)
+    _close_totals(state)
     _ask(state, reading.lines[first_line:])
     return decision
+
+
+def _granted_columns(state: _TableReading) -> bool:
+    """Keep the amount columns that hold what this décision granted; False (and why)
+    when none can be read as such."""
+    header, annee = state.header, state.decision.annee
+    place = state.place()
+    for text in header.other_dates:
+        why = f"colonne « {text} » ignorée : seule une date de délibération, de décision ou "
+        state.reading.skipped.append((place, why + "de convention date la subvention"))
+    earlier = [a for a in header.amounts if annee is not None and (a.annee or annee) < annee]
+    for text in dict.fromkeys(a.text for a in earlier):
+        why = f"colonne « {text} » ignorée : année antérieure à la décision ({annee}), "
+        state.reading.skipped.append((place, why + "pas un montant attribué"))
+    amounts = [a for a in header.amounts if a not in earlier]
+    state.header = dataclasses.replace(header, amounts=amounts)
+    unclear = unclear_amounts(amounts)
+    if unclear:
+        columns = ", ".join(f"« {text} »" for text in unclear)
+        state.reading.issues.append(
+            Issue(
+                f"plusieurs colonnes de montant dans le tableau {state.number} de "
+                f"{state.reading.path.name} ({columns}) : indiquez quelle colonne porte "
+                "le montant attribué",
+                place,
+                "gardez dans le document la seule colonne du montant attribué, ou renommez "
+                "les autres (par exemple « Montant demandé »), puis relancez",
+            )
+        )
+    return bool(amounts) and not unclear
 
 
 def _before_header(state: _TableReading, index: int) -> None:
@@ -241,8 +364,12 @@ def _before_header(state: _TableReading, index: int) -> None:
 
 def _no_header(reading: Reading, table: Table, number: int) -> None:
     place = Place(reading.path.name, number)
-    if not any(re.search(r"\d", cell) for row in table.rows for cell in row):
-        reading.skipped.append((place, "tableau sans en-tête ni montant (mise en page)"))
+    width = max((len(table.grid(i, fill=False)) for i in range(len(table.rows))), default=0)
+    rows = [table.grid(i, fill=False) + [""] * width for i in range(len(table.rows))]
+    if not holds_amounts([[row[c] for row in rows] for c in range(width)]):
+        cells = [_one_line(cell) for row in table.rows for cell in row if cell.strip()]
+        shown = " | ".join(f"« {cell[:40]} »" for cell in cells[:3])
+        reading.skipped.append((place, f"tableau sans en-tête de subventions, ignoré : {shown}"))
         return
     reading.issues.append(
         Issue(
@@ -259,99 +386,12 @@ def _no_header(reading: Reading, table: Table, number: int) -> None:
 def _ask(state: _TableReading, lines: list[Line]) -> None:
     """One question per table and missing field: the officer answers in decisions.csv."""
     name, number = state.reading.path.name, state.number
-    if any(line.decision.annee is None for line in lines):
-        state.reading.issues.append(
-            Issue(
-                f"{YEAR_QUESTION} pour le tableau {number} de {name}",
-                state.place(),
-                "indiquez-la dans decisions.csv (colonne annee)",
-            )
-        )
-    if any(line.decision.date is None for line in lines):
-        state.reading.issues.append(
-            Issue(
-                f"{DATE_QUESTION} pour le tableau {number} de {name}",
-                state.place(),
-                "indiquez-la dans decisions.csv (colonne date, AAAA-MM-JJ)",
-            )
-        )
-
-
-# --- The officer's answers ---------------------------------------------------------
-
-Key = tuple[str, int]
-
-
-def decisions_found(reading: Reading) -> dict[Key, Decision]:
-    """Per (fichier, tableau), the décision the document gives (a field differing between
-    the table's rows, from a year column, is left empty), for a reviewable decisions.csv;
-    a table with a question but no line is listed too."""
-    values: dict[Key, list[Decision]] = {}
-    for line in reading.lines:
-        values.setdefault((line.place.fichier, line.place.tableau or 0), []).append(line.decision)
-    for issue in reading.issues:
-        if issue.place is not None and issue.what.startswith((YEAR_QUESTION, DATE_QUESTION)):
-            values.setdefault((issue.place.fichier, issue.place.tableau or 0), [])
-    return {key: _common(found) for key, found in values.items()}
-
-
-def _common(decisions: list[Decision]) -> Decision:
-    def single(values: set):
-        return values.pop() if len(values) == 1 else None
-
-    return Decision(
-        annee=single({d.annee for d in decisions}),
-        date=single({d.date for d in decisions}),
-        reference=single({d.reference for d in decisions}),
+    questions = (
+        ("annee", YEAR_QUESTION, "indiquez-la dans decisions.csv (colonne annee)"),
+        ("date", DATE_QUESTION, "indiquez-la dans decisions.csv (colonne date, AAAA-MM-JJ)"),
     )
-
-
-def apply_answers(reading: Reading, answers: dict[Key, Decision]) -> Reading:
-    """The reading with the officer's answers: a field they filled wins over the
-    document, and the question it answers is gone. A total printed under an unknown
-    year moves to the answered year when every questioned table got the same one."""
-    lines = [
-        dataclasses.replace(line, decision=_answered(line.decision, answers.get(_key(line.place))))
-        for line in reading.lines
-    ]
-    issues = [issue for issue in reading.issues if not _answers(issue, answers)]
-    return Reading(
-        path=reading.path,
-        lines=lines,
-        totals=_moved_totals(reading, answers),
-        skipped=list(reading.skipped),
-        issues=issues,
-    )
-
-
-def _key(place: Place) -> Key:
-    return place.fichier, place.tableau or 0
-
-
-def _answered(document: Decision, answer: Decision | None) -> Decision:
-    if answer is None:
-        return document
-    return resolved(fill(answer, document))
-
-
-def _answers(issue: Issue, answers: dict[Key, Decision]) -> bool:
-    answer = answers.get(_key(issue.place)) if issue.place is not None else None
-    if answer is None:
-        return False
-    if issue.what.startswith(YEAR_QUESTION):
-        return answer.annee is not None or answer.date is not None
-    return issue.what.startswith(DATE_QUESTION) and answer.date is not None
-
-
-def _moved_totals(reading: Reading, answers: dict[Key, Decision]) -> dict[int | None, Decimal]:
-    totals = dict(reading.totals)
-    asked = {
-        _key(issue.place)
-        for issue in reading.issues
-        if issue.place is not None and issue.what.startswith(YEAR_QUESTION)
-    }
-    years = {resolved(answers[key]).annee if key in answers else None for key in asked}
-    if None in totals and len(years) == 1 and None not in years:
-        year = years.pop()
-        totals[year] = totals.get(year, Decimal("0.00")) + totals.pop(None)
-    return totals
+    for field_name, question, action in questions:
+        if any(getattr(line.decision, field_name) is None for line in lines):
+            state.reading.issues.append(
+                Issue(f"{question} pour le tableau {number} de {name}", state.place(), action)
+            )

@@ -4,6 +4,7 @@ or one column per year), the objet, a year, a date."""
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from dataclasses import dataclass
 from itertools import zip_longest
@@ -17,12 +18,26 @@ _ROLES = {
     "annee": r"\b(?:annee|exercice)\b",
     "date": r"\bdate\b",
     "objet": r"\b(?:objet|motif|destination|nature de l.aide|projet)s?\b",
-    "beneficiaire": r"\b(?:association|beneficiaire|organisme|nom|structure|denomination)s?\b",
+    "beneficiaire": r"\b(?:association|beneficiaire|organisme|structure|denomination)s?\b",
+    "nom": r"\bnoms?\b",  # a beneficiary only when no column names one better
     "montant": r"€|\b(?:montant|subvention|somme|attribue|fonctionnement|exceptionnel"
     r"|investissement)(?:e|s|es|le|les)?\b",
 }
+# « Nom du projet » names the objet, not who receives the money.
+_NOT_A_NAME = re.compile(r"\bnoms? (?:du |de la |de l.|des |de )?(?:projet|action|manifestation)")
 # Amount columns that are not what was granted: counting them would invent subsidies.
-_NOT_GRANTED = re.compile(r"demande|sollicite|rappel|pour memoire|n-1|precedent|total")
+_NOT_GRANTED = re.compile(
+    r"demande|sollicite|propos|prevu|budget|rappel|pour memoire|\bp\.\s?m\b|\bn\s?-\s?1\b"
+    r"|precedent|anterieur"
+)
+_TOTAL_COLUMN = re.compile(r"\btota(?:l|ux)\b")
+# The kinds of grant that make several amount columns add up, not compete.
+_KINDS = re.compile(
+    r"fonctionnement|exceptionnel|investissement|projet|action|equipement|manifestation"
+)
+# Only the date of the décision is a dateConvention: not a payment or a request date.
+_DECISION_DATE = re.compile(r"deliberation|decision|convention|vote|conseil|attribution")
+_CURRENCY_ONLY = re.compile(r"^\s*(?:€|euros?|eur)?\s*$", re.IGNORECASE)
 TOTAL = re.compile(r"^(?:total|totaux)\b")
 
 
@@ -31,6 +46,7 @@ class Amount:
     column: int
     label: str | None  # the sub-header (« Fonctionnement »), when there is one
     annee: int | None  # a year in the column's header (« 2019 »)
+    text: str = ""  # the whole header of the column, for a person
 
 
 @dataclass(frozen=True)
@@ -42,35 +58,65 @@ class Header:
     objet: int | None
     annee: int | None
     date: int | None
+    other_dates: tuple[str, ...] = ()  # dates that are not the décision's, left out
 
 
 def _role(text: str) -> str | None:
-    lowered = plain(text)
+    lowered = _NOT_A_NAME.sub("objet", plain(text))
     hits = [(m.start(), role) for role, p in _ROLES.items() if (m := re.search(p, lowered))]
-    return min(hits)[1] if hits else None
+    if not hits:
+        return None
+    role = min(hits)[1]
+    # « Nom de l'association »: the word after « nom » says what is named.
+    named = any(other == "beneficiaire" for _, other in hits)
+    return "beneficiaire" if role == "nom" and named else role
 
 
 def _header(texts: list[str], subs: list[str], start: int, end: int) -> Header | None:
     roles = [_role(text) for text in texts]
-    if "beneficiaire" not in roles:
+    if "beneficiaire" not in roles and "nom" not in roles:
         return None
-    amounts = [
-        Amount(i, _label(subs[i] if i < len(subs) else ""), year_in(text))
-        for i, text in enumerate(texts)
-        if roles[i] == "montant" and not _NOT_GRANTED.search(plain(text))
-    ]
+    amounts = _amounts(texts, subs, roles)
     if not amounts:
         return None
     first = {role: roles.index(role) if role in roles else None for role in _ROLES}
+    dates = [i for i, role in enumerate(roles) if role == "date"]
+    decision_dates = [i for i in dates if _DECISION_DATE.search(plain(texts[i]))]
     return Header(
         start,
         end,
-        roles.index("beneficiaire"),
+        first["beneficiaire"] if first["beneficiaire"] is not None else first["nom"],
         amounts,
         first["objet"],
         first["annee"],
-        first["date"],
+        decision_dates[0] if decision_dates else None,
+        tuple(dict.fromkeys(texts[i] for i in dates if i not in decision_dates)),
     )
+
+
+def _amounts(texts: list[str], subs: list[str], roles: list[str | None]) -> list[Amount]:
+    columns = [
+        i
+        for i, text in enumerate(texts)
+        if roles[i] == "montant" and not _NOT_GRANTED.search(plain(text))
+    ]
+    # « Montant total » beside the amounts it adds up is their sum; alone, the amount.
+    parts = [i for i in columns if not _TOTAL_COLUMN.search(plain(texts[i]))]
+    return [
+        Amount(i, _label(subs[i] if i < len(subs) else ""), year_in(texts[i]), texts[i])
+        for i in parts or columns
+    ]
+
+
+def unclear_amounts(amounts: list[Amount]) -> list[str]:
+    """The headers of amount columns that nothing tells apart (neither a kind of grant
+    nor distinct years): adding them up could count one subsidy twice."""
+    if len(amounts) < 2:
+        return []
+    keys = [(a.annee, m.group(0) if (m := _KINDS.search(plain(a.text))) else None) for a in amounts]
+    if (None, None) not in keys and len(set(keys)) == len(keys):
+        return []
+    return list(dict.fromkeys(a.text for a in amounts))
 
 
 def _label(sub: str) -> str | None:
@@ -109,10 +155,23 @@ def find_header(table: Table) -> Header | None:
         below = table.grid(index + 1, fill=True) if index + 1 < len(table.rows) else []
         single = _header(top, [], index, index + 1)
         if single is not None and not (below and _is_sub_header(single, top, below)):
-            return single
+            return _without_currency_columns(table, single)
         if (single is not None or len(table.rows[index]) > 1) and below:
             subs = ["" if i < len(top) and b == top[i] else b for i, b in enumerate(below)]
             double = _header(_combine(top, below), subs, index, index + 2)
             if double is not None and _is_sub_header(double, top, below):
-                return double
+                return _without_currency_columns(table, double)
     return None
+
+
+def _without_currency_columns(table: Table, header: Header) -> Header:
+    """« Montant » merged over the figures and a column of « € » signs: the signs are
+    no amount of their own."""
+    rows = [table.grid(i, fill=False) for i in range(header.end, len(table.rows))]
+
+    def signs_only(column: int) -> bool:
+        cells = [row[column] for row in rows if column < len(row)]
+        return all(_CURRENCY_ONLY.match(c) for c in cells) and any(c.strip() for c in cells)
+
+    kept = [a for a in header.amounts if not signs_only(a.column)]
+    return dataclasses.replace(header, amounts=kept) if kept else header

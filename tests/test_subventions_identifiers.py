@@ -19,9 +19,11 @@ from tasks.subventions.beneficiaries import (
     rule_text,
     sort_key,
 )
+from tasks.subventions.entreprises import siren_url
 from tasks.subventions.identifiers import (
     COLUMNS,
     EntreprisesClient,
+    SearchRefused,
     by_spelling,
     matching_rule_text,
     read_identifiers,
@@ -222,11 +224,22 @@ def test_429_retry_after_is_honoured(api, tmp_path):
     assert second.at - first.at >= 1.0  # the server asked for one second, not the backoff
 
 
-def test_a_long_retry_after_is_capped_by_max_wait(api, tmp_path):
+def test_a_retry_after_longer_than_max_wait_stops_the_run(api, tmp_path):
     api.script(search_path("GRS"), Scripted(429, headers={"Retry-After": "3600"}))
-    client(api.url, tmp_path / "cache", max_wait=0.3).search("GRS", CODE_COMMUNE)
+    source = client(api.url, tmp_path / "cache", max_wait=120)
+    with pytest.raises(SourceUnavailable) as error:
+        source.search("GRS", CODE_COMMUNE)
+    message = error.value.message
+    assert "demande d'attendre 3600 s" in message and "attente maximale de 120 s" in message
+    assert "relancez plus tard ; les réponses déjà reçues sont en cache" in message
+    assert len(api.seen(search_path("GRS"))) == 1  # not retried early
+
+
+def test_a_retry_after_within_max_wait_is_waited_for(api, tmp_path):
+    api.script(search_path("GRS"), Scripted(503, headers={"Retry-After": "1"}))
+    client(api.url, tmp_path / "cache", max_wait=1).search("GRS", CODE_COMMUNE)
     first, second = api.seen(search_path("GRS"))
-    assert 0.3 <= second.at - first.at < 5
+    assert second.at - first.at >= 1.0
 
 
 def test_rate_limit_spans_the_requests(api, tmp_path):
@@ -270,6 +283,73 @@ def test_persistent_server_errors_give_up_in_french(api, tmp_path):
         client(api.url, tmp_path / "cache").search("GRS", CODE_COMMUNE)
     assert "après 3 tentatives (HTTP 503)" in error.value.message
     assert "Que faire : réessayez plus tard" in error.value.message
+
+
+TOO_SHORT = (
+    b'{"erreur": "3 caract\xc3\xa8res minimum pour les termes de la requ\xc3\xaate '
+    b'(ou utilisez au moins un filtre)"}'
+)
+
+
+def test_a_refused_search_leaves_its_group_not_found_and_the_run_goes_on(api, tmp_path):
+    api.script(search_path("Harmonie%20municipale"), Scripted(400, TOO_SHORT))
+    # The coop has three spellings: the first one refused, the two others still asked.
+    api.script(search_path("Coop%C3%A9rative%20de%20l%27%C3%A9cole%20maternelle"), Scripted(422))
+    path = tmp_path / "identifiants.csv"
+    source = client(api.url, tmp_path / "cache")
+    identified = by_cle(resolve(group(DOCUMENTS), source, CODE_COMMUNE))
+    harmonie = identified["harmonie municipale"]
+    assert (harmonie.origine, harmonie.siret) == ("introuvable", None)
+    assert harmonie.candidats == [
+        "recherche « Harmonie municipale » refusée par l'API (HTTP 400 : « 3 caractères "
+        "minimum pour les termes de la requête (ou utilisez au moins un filtre) ») : nom "
+        "trop court ? saisissez le SIRET"
+    ]
+    coop = identified["cooperative ecole maternelle"]
+    assert coop.origine == "introuvable"
+    assert coop.candidats[0] == (
+        "recherche « Coopérative de l'école maternelle » refusée par l'API (HTTP 422) : "
+        "saisissez le SIRET"
+    )
+    assert coop.candidats[1].startswith(association("coop")["siege"]["siret"])
+    assert identified["grs"].origine == "api"  # the other groups were identified
+    write_identifiers(path, identified.values())
+    [row] = [row for row in read_identifiers(path) if row.groupe == "harmonie municipale"]
+    assert "refusée par l'API (HTTP 400" in row.candidats and not row.by_agent
+    # A refusal is not cached: the next run asks again, and the API now answers.
+    again = by_cle(resolve(group(DOCUMENTS), client(api.url, tmp_path / "cache"), CODE_COMMUNE))
+    assert again["harmonie municipale"].candidats == []
+    assert len(api.seen(search_path("Harmonie%20municipale"))) == 2
+
+
+def test_a_query_the_api_would_refuse_is_not_sent(api, tmp_path):
+    source = client(api.url, tmp_path / "cache")
+    with pytest.raises(SearchRefused) as error:
+        source.search("   ", CODE_COMMUNE)
+    assert error.value.reason == "recherche non envoyée à l'API (nom vide) : saisissez le SIRET"
+    # Under 3 characters the API refuses a search only when no filter comes with it.
+    with pytest.raises(SearchRefused) as error:
+        source.search("US", "", associations_only=False)
+    assert "moins de 3 caractères sans filtre" in error.value.reason
+    assert api.requests == [] and source.requests_sent == 0
+
+
+@pytest.mark.parametrize("status", [401, 403])
+def test_401_and_403_stop_the_run_in_french(api, tmp_path, status):
+    api.script(search_path("GRS"), Scripted(status))
+    with pytest.raises(SourceUnavailable) as error:
+        resolve(group([("GRS", 2021)]), client(api.url, tmp_path / "cache"), CODE_COMMUNE)
+    message = error.value.message
+    assert f"a refusé l'accès (HTTP {status})" in message
+    assert "API est publique" in message and "proxy" in message
+    assert "Le fichier des identifiants n'a pas été modifié" in message
+
+
+def test_a_400_on_the_communes_own_lookup_stays_fatal(api, tmp_path):
+    api.script(mirror_relative_path(siren_url(BASE_URL, COMMUNE_SIREN)), Scripted(400, TOO_SHORT))
+    with pytest.raises(SourceUnavailable) as error:
+        client(api.url, tmp_path / "cache").siege_siret(COMMUNE_SIREN)
+    assert "a répondu HTTP 400" in error.value.message
 
 
 def test_an_unrecorded_query_says_what_to_do(api, tmp_path):
@@ -333,6 +413,75 @@ def test_the_officers_siret_on_an_ambiguous_row_wins(api, tmp_path):
     write_identifiers(path, identified.values())
     [row] = [row for row in read_identifiers(path) if row.groupe == UNC]
     assert (row.origine, row.siret) == ("agent", chosen)
+
+
+def rerun(api, tmp_path, path: Path, cache: str = "c2"):
+    """A second run, on a fresh cache: every group not kept as the officer's is asked."""
+    api.requests.clear()
+    source = client(api.url, tmp_path / cache)
+    return by_cle(resolve(group(DOCUMENTS), source, "59522", read_identifiers(path)))
+
+
+def test_a_siret_corrected_without_changing_origine_wins(api, tmp_path):
+    path = first_run(api, tmp_path)
+    chosen = association("aines")["siege"]["siret"]
+    edit(path, "GRS", siret=chosen)  # origine left at « api »
+    identified = rerun(api, tmp_path, path)
+    grs = identified["grs"]
+    assert (grs.origine, grs.siret, grs.rna) == ("agent", chosen, "W599999001")
+    assert not api.seen("GRS") and api.seen("Club")
+    write_identifiers(path, identified.values())
+    rows = [row for row in read_identifiers(path) if row.groupe == "grs"]
+    assert {(row.origine, row.siret) for row in rows} == {("agent", chosen)}
+    assert rerun(api, tmp_path, path, "c3")["grs"].siret == chosen  # and it stays
+
+
+def test_an_rna_corrected_or_a_siret_cleared_without_changing_origine_wins(api, tmp_path):
+    path = first_run(api, tmp_path)
+    edit(path, "Club des aînés", rna="W599999077")
+    edit(path, "Comité des fêtes", siret="")
+    identified = rerun(api, tmp_path, path)
+    aines, comite = identified["club aines"], identified["comite fetes"]
+    assert (aines.origine, aines.rna) == ("agent", "W599999077")
+    assert aines.siret == association("aines")["siege"]["siret"]
+    # The officer's row says « not this SIRET »: it wins over the group's other row.
+    assert (comite.origine, comite.siret, comite.rna) == ("agent", None, "W599999003")
+    assert not api.seen("Club") and not api.seen("Comit")
+
+
+def test_a_nom_retenu_corrected_without_changing_origine_wins(api, tmp_path):
+    path = first_run(api, tmp_path)
+    edit(path, "GRS", nom_retenu="Gymnastique rythmique de Sailly")
+    edit(path, "G.R.S", nom_retenu="Gymnastique rythmique de Sailly")
+    identified = rerun(api, tmp_path, path)
+    grs = identified["grs"]
+    assert (grs.origine, grs.nom_retenu) == ("agent", "Gymnastique rythmique de Sailly")
+    assert grs.siret == association("grs")["siege"]["siret"]  # the API's, kept
+    assert not api.seen("GRS")
+    write_identifiers(path, identified.values())
+    rows = [row for row in read_identifiers(path) if row.groupe == "grs"]
+    assert {row.origine for row in rows} == {"agent"}
+    # Another spelling of the group as nom_retenu is not a correction.
+    edit(path, "Club des aînés", nom_retenu="Club des aînés")
+    assert rerun(api, tmp_path, path, "c3")["club aines"].origine == "api"
+
+
+def test_an_api_row_without_its_answer_is_compared_with_the_api_now(api, tmp_path):
+    path = first_run(api, tmp_path)
+    edit(path, "Club des aînés", candidats="")  # same SIRET: still the program's
+    assert rerun(api, tmp_path, path)["club aines"].origine == "api"
+    chosen = association("grs")["siege"]["siret"]
+    edit(path, "Club des aînés", candidats="", siret=chosen)
+    aines = rerun(api, tmp_path, path, "c3")["club aines"]
+    assert (aines.origine, aines.siret) == ("agent", chosen)
+    assert aines.candidats == [association_label("aines")]  # what the API answered now
+
+
+def association_label(key: str) -> str:
+    unit = association(key)
+    return f"{unit['siege']['siret']} – {unit['nom_complet']} – RNA " + (
+        f"{unit['complements']['identifiant_association']} – commune {CODE_COMMUNE}"
+    )
 
 
 def test_a_regrouped_spelling_joins_its_new_group(api, tmp_path):

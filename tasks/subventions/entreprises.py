@@ -2,8 +2,19 @@
 catalog/subventions.yaml, `recherche_entreprises.url`).
 
 Polite by construction: our user agent, at most `rate` requests per second across
-calls, HTTP 429 `Retry-After` honoured, 5xx and connection errors retried with
-backoff. Read through the mirror convention (tasks/mirror.py) like every source.
+calls, HTTP 429 `Retry-After` honoured (a wait longer than `max_wait` stops the run
+rather than being cut short), 5xx and connection errors retried with backoff. Read
+through the mirror convention (tasks/mirror.py) like every source.
+
+A search the API refuses (a 4xx other than 401/403/404/429, e.g. HTTP 400 for a `q`
+it finds too short) raises SearchRefused: that one beneficiary stays unidentified and
+the run goes on. 401/403 stop the run: the API is public, so they mean a proxy in the
+way or a changed API.
+
+The length of `q`: the API (search-api, `check_if_short_terms_and_no_other_param`)
+refuses fewer than 3 characters only when no other filter is given; open-api.yml
+states no minimum. Our searches always carry `code_commune` and `est_association`, so
+only an empty `q` is held back here (no request), and a short `q` without filter.
 
 Cache: each answer is kept as one JSON file under `cache_dir`, named by the SHA-256 of
 the request URL and holding that URL (`url`), the reception time (`recu_le`) and the
@@ -17,6 +28,7 @@ import datetime as dt
 import hashlib
 import json
 import logging
+import math
 import re
 import time
 from dataclasses import dataclass
@@ -32,6 +44,8 @@ from tasks.mirror import locate
 from tasks.subventions.beneficiaries import normalise
 
 PER_PAGE = 25  # the API's maximum: a commune rarely has more homonyms than that
+MIN_TERMS = 3  # the API's minimum length of `q` when no filter comes with it
+FATAL_4XX = (401, 403, 404, 429)  # 404: an unrecorded answer in a mirror; 429: retried
 _INCLUDE = "complements,siege"
 _CONFIG_HINT = "vérifiez `recherche_entreprises.url` dans catalog/subventions.yaml"
 log = logging.getLogger(__name__)
@@ -59,6 +73,30 @@ def siren_url(base_url: str, siren: str) -> str:
 def _url(base_url: str, params: dict[str, str]) -> str:
     # Sorted, so that a request always has the same address (cache key, mirror file).
     return f"{base_url}?{urlencode(sorted(params.items()), quote_via=quote)}"
+
+
+class SearchRefused(Exception):
+    """A search the API will not answer; `reason` is French, for the identifiers file."""
+
+    def __init__(self, reason: str):
+        super().__init__(reason)
+        self.reason = reason
+
+
+class _Refused(Exception):
+    def __init__(self, status: int, detail: str):
+        super().__init__(status, detail)
+        self.status = status
+        self.detail = detail
+
+
+def query_problem(q: str, code_commune: str, associations_only: bool = True) -> str | None:
+    """Why the API would refuse `q` (French), or None: then the search is sent."""
+    if not q.strip():
+        return "nom vide"
+    if len(q) < MIN_TERMS and not (code_commune.strip() or associations_only):
+        return f"moins de {MIN_TERMS} caractères sans filtre : l'API refuse une telle recherche"
+    return None
 
 
 @dataclass(frozen=True)
@@ -132,7 +170,24 @@ class EntreprisesClient:
         self._not_before = 0.0  # time.monotonic() before which no request may leave
 
     def search(self, q: str, code_commune: str, associations_only: bool = True) -> list[Candidate]:
-        payload = self.get(search_url(self.base_url, q, code_commune, associations_only))
+        """The associations answered for `q`; SearchRefused when the API will not answer."""
+        problem = query_problem(q, code_commune, associations_only)
+        if problem:
+            shown = f" « {q.strip()} »" if q.strip() else ""
+            raise SearchRefused(
+                f"recherche{shown} non envoyée à l'API ({problem}) : saisissez le SIRET"
+            )
+        url = search_url(self.base_url, q, code_commune, associations_only)
+        try:
+            payload = self.get(url, refusable=True)
+        except _Refused as refused:
+            detail = f" : « {refused.detail} »" if refused.detail else ""
+            hint = " : nom trop court ?" if refused.status == 400 else " :"
+            log.warning("%s : HTTP %d%s, bénéficiaire non identifié", url, refused.status, detail)
+            raise SearchRefused(
+                f"recherche « {q} » refusée par l'API (HTTP {refused.status}{detail}){hint} "
+                "saisissez le SIRET"
+            ) from None
         return [Candidate.from_result(result) for result in payload["results"]]
 
     def siege_siret(self, siren: str) -> str | None:
@@ -144,8 +199,10 @@ class EntreprisesClient:
                 return (result.get("siege") or {}).get("siret") or None
         return None
 
-    def get(self, url: str) -> dict[str, Any]:
-        """The JSON answer to `url`: from the cache, else from the mirror or the API."""
+    def get(self, url: str, *, refusable: bool = False) -> dict[str, Any]:
+        """The JSON answer to `url`: from the cache, else from the mirror or the API.
+
+        With `refusable`, a 4xx outside FATAL_4XX raises _Refused instead of stopping."""
         cached = self._cached(url)
         if cached is not None:
             return cached
@@ -153,12 +210,12 @@ class EntreprisesClient:
         if isinstance(address, Path):
             body = self._read_local(url, address)
         else:
-            body = self._fetch(url, address)
+            body = self._fetch(url, address, refusable)
         payload = _parse(url, str(address), body)
         self._store(url, payload)
         return payload
 
-    def _fetch(self, url: str, address: str) -> bytes:
+    def _fetch(self, url: str, address: str, refusable: bool = False) -> bytes:
         problem = ""
         for attempt in range(1, self.attempts + 1):
             self._throttle()
@@ -172,12 +229,20 @@ class EntreprisesClient:
             ) as error:
                 problem = _describe(error)
             else:
+                status = response.status_code
                 if response.ok:
                     return response.content
-                if response.status_code not in RETRY_STATUSES:
-                    raise _http_error(url, address, response.status_code)
-                problem = f"HTTP {response.status_code}"
-                wait = _retry_after(response) or wait
+                if status in (401, 403):
+                    raise _access_denied(url, address, status)
+                if refusable and 400 <= status < 500 and status not in FATAL_4XX:
+                    raise _Refused(status, _api_error(response.content))
+                if status not in RETRY_STATUSES:
+                    raise _http_error(url, address, status)
+                problem = f"HTTP {status}"
+                announced = _retry_after(response)
+                if announced is not None and announced > self.max_wait:
+                    raise _wait_too_long(url, address, status, announced, self.max_wait)
+                wait = announced or wait
             if attempt < self.attempts:
                 wait = min(wait, self.max_wait)
                 log.warning(
@@ -266,6 +331,42 @@ def _parse(url: str, where: str, body: bytes) -> dict[str, Any]:
             action=action,
         )
     return payload
+
+
+def _api_error(body: bytes) -> str:
+    """The API's own explanation (`{"erreur": "…"}`), shortened, without our separator."""
+    try:
+        text = json.loads(body).get("erreur") or ""
+    except (ValueError, AttributeError):
+        text = ""
+    text = " ".join(str(text).replace("|", "/").split())
+    return text if len(text) <= 160 else text[:159] + "…"
+
+
+def _access_denied(url: str, address: str, status: int) -> SourceUnavailable:
+    return SourceUnavailable(
+        f"l'API Recherche d'entreprises a refusé l'accès (HTTP {status}) à {url} ; cette "
+        "API est publique et sans authentification : un proxy ou un pare-feu filtre "
+        "probablement l'accès, ou l'API a changé",
+        where=address,
+        action="ouvrez l'adresse dans un navigateur depuis ce poste, vérifiez le proxy "
+        "(variables HTTPS_PROXY / HTTP_PROXY) avec le service informatique ; si l'API a "
+        "changé, consultez sa documentation (https://recherche-entreprises.api.gouv.fr/docs/) "
+        f"et {_CONFIG_HINT}. Le fichier des identifiants n'a pas été modifié.",
+    )
+
+
+def _wait_too_long(
+    url: str, address: str, status: int, announced: float, max_wait: float
+) -> SourceUnavailable:
+    return SourceUnavailable(
+        f"l'API Recherche d'entreprises demande d'attendre {math.ceil(announced)} s avant "
+        f"toute nouvelle requête (HTTP {status}, en-tête Retry-After, en réponse à {url}), "
+        f"plus que l'attente maximale de {math.ceil(max_wait)} s",
+        where=address,
+        action="relancez plus tard ; les réponses déjà reçues sont en cache et ne seront "
+        "pas redemandées. Le fichier des identifiants n'a pas été modifié.",
+    )
 
 
 def _http_error(url: str, address: str, status: int) -> SourceUnavailable:

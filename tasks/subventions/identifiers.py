@@ -2,9 +2,16 @@
 
 The identifiers file (CSV for a spreadsheet: UTF-8 with BOM, `;`) has one row per
 spelling. The data officer reviews it; on the next run their rows win and are never
-sent to the API again: a row whose `origine` is `agent`, a row `ambigu`/`introuvable`
-whose siret or rna they filled, and a row whose `groupe` they changed (which moves
-that spelling to the group of that key, or to a new group).
+sent to the API again: a row whose `origine` is `agent`, and a row whose siret or rna
+is not the one the program wrote (on an `api` row, the SIRET and RNA of the answer
+recorded in its `candidats` cell, or of the API's answer now when that cell names
+none; nothing on an `ambigu`/`introuvable` row), or whose `nom_retenu` is none of the
+spellings: an officer often forgets to change `origine`. Such rows are written back
+with `origine` = `agent`. A row whose `groupe` they changed moves that spelling to the
+group of that key, or to a new group.
+
+A search the API refuses (SearchRefused) leaves its group `introuvable`, with the
+reason in `candidats`, and the run goes on.
 
 The API client lives in tasks/subventions/entreprises.py; it is re-exported here.
 """
@@ -23,7 +30,7 @@ from stdnum.fr import siret as siret_number
 
 from tasks.errors import InvalidData
 from tasks.subventions.beneficiaries import Group, normalise, retained_name, sort_key
-from tasks.subventions.entreprises import Candidate, EntreprisesClient
+from tasks.subventions.entreprises import Candidate, EntreprisesClient, SearchRefused
 from tasks.subventions.model import Place
 
 __all__ = [
@@ -32,6 +39,7 @@ __all__ = [
     "EntreprisesClient",
     "Identified",
     "IdentifierRow",
+    "SearchRefused",
     "matching_rule_text",
     "read_identifiers",
     "resolve",
@@ -42,6 +50,8 @@ COLUMNS = ("graphie", "groupe", "nom_retenu", "siret", "rna", "origine", "candid
 ORIGINES = ("api", "ambigu", "introuvable", "agent")
 MAX_SUGGESTIONS = 5
 _SEPARATOR = " | "  # between candidates, inside the cell
+_LABEL_PARTS = " – "  # inside a Candidate.label()
+_LABEL_RNA = re.compile(r"\bRNA (W\d{9})\b")
 _RNA = re.compile(r"W\d{9}")
 _SPACES = re.compile(r"[\s\u00a0\u202f]+")
 
@@ -81,10 +91,41 @@ class IdentifierRow:
         return self.groupe != normalise(self.graphie)
 
     @property
+    def written(self) -> tuple[str, str] | None:
+        """The siret and rna the program wrote on this row; None when it cannot tell (an
+        `api` row whose `candidats` cell no longer names one answer)."""
+        if self.origine in ("ambigu", "introuvable"):
+            return ("", "")
+        if self.origine == "api":
+            return _recorded_answer(self.candidats)
+        return None
+
+    @property
     def by_agent(self) -> bool:
-        """The row carries the officer's identification (it is never sent to the API)."""
-        filled = bool(self.siret or self.rna)
-        return self.origine == "agent" or (self.origine in ("ambigu", "introuvable") and filled)
+        """The row carries the officer's identification (it is never sent to the API):
+        `origine` = agent, or a siret/rna other than the one the program wrote."""
+        written = self.written
+        return self.origine == "agent" or (written is not None and self.identifiers != written)
+
+    @property
+    def identifiers(self) -> tuple[str, str]:
+        return (self.siret, self.rna)
+
+
+def _recorded_answer(candidats: str) -> tuple[str, str] | None:
+    """SIRET and RNA of the single Candidate.label() in a `candidats` cell."""
+    labels = [part.strip() for part in candidats.split(_SEPARATOR.strip()) if part.strip()]
+    if len(labels) != 1:
+        return None
+    first = labels[0].split(_LABEL_PARTS.strip(), 1)[0].strip()
+    if re.fullmatch(r"\d{14}", first):
+        siret = first
+    elif first == "SIRET inconnu":
+        siret = ""
+    else:
+        return None
+    rna = _LABEL_RNA.search(labels[0])
+    return (siret, rna.group(1).upper() if rna else "")
 
 
 def by_spelling(identified: Iterable[Identified]) -> dict[str, Identified]:
@@ -103,12 +144,17 @@ def matching_rule_text() -> str:
         "correspondance : son SIRET (siège) et son RNA sont repris (origine « api »). "
         "Plusieurs : rien n'est choisi, elles sont listées (origine « ambigu »). Aucune : "
         "les identifiants restent vides, les réponses de l'API sont listées comme simples "
-        "suggestions (origine « introuvable »). Dans le fichier des identifiants, l'agent "
-        "corrige une ligne en saisissant siret, rna ou nom_retenu et en écrivant « agent » "
-        "dans origine (un siret ou rna saisi sur une ligne « ambigu » ou « introuvable » "
-        "compte aussi), ou déplace une graphie dans un autre groupe en changeant sa colonne "
-        "« groupe » : ses corrections priment au passage suivant et ne sont plus "
-        "recherchées dans l'API."
+        "suggestions (origine « introuvable »). Une recherche que l'API refuse (nom trop "
+        "court, par exemple) laisse le groupe « introuvable », la raison étant notée dans "
+        "« candidats ». Dans le fichier des identifiants, l'agent corrige une ligne en "
+        "saisissant siret, rna ou nom_retenu (de préférence en écrivant « agent » dans "
+        "origine), ou déplace une graphie dans un autre groupe en changeant sa colonne "
+        "« groupe ». Une ligne compte comme corrigée même si son origine n'a pas été "
+        "changée : siret ou rna différent de celui de la réponse de l'API notée dans "
+        "« candidats » (aucun sur une ligne « ambigu » ou « introuvable »), ou nom_retenu "
+        "qui n'est aucune des graphies ; elle est alors réécrite avec l'origine « agent ». "
+        "Les corrections de l'agent priment au passage suivant et ne sont plus recherchées "
+        "dans l'API."
     )
 
 
@@ -123,18 +169,32 @@ def resolve(
     The officer's rows are checked (no contradictory SIRET in a group) before any
     request is sent."""
     planned = _plan(list(groups), list(previous))
-    identified = [
-        _from_officer(item, rows) if rows else _lookup(item, client, code_commune)
-        for item, rows in planned
-    ]
+    identified = []
+    for item, rows, unverified in planned:
+        if rows:
+            identified.append(_from_officer(item, rows))
+            continue
+        found = _lookup(item, client, code_commune)
+        # An `api` row whose candidats cell names no answer: compared with the API's now.
+        now = (found.siret or "", found.rna or "")
+        changed = [row for row in unverified if row.identifiers != now]
+        if changed:
+            _check_agreement(found.cle, changed)
+            found = _from_officer(found, changed)
+        identified.append(found)
     return sorted(identified, key=lambda item: (sort_key(item.nom_retenu), item.cle))
 
 
 def _plan(
     groups: list[Group], previous: list[IdentifierRow]
-) -> list[tuple[Identified, list[IdentifierRow]]]:
-    """The groups after the officer's regroupings, each with the officer's rows."""
+) -> list[tuple[Identified, list[IdentifierRow], list[IdentifierRow]]]:
+    """The groups after the officer's regroupings, each with the officer's rows and the
+    rows that can only be told from the program's once the API has answered."""
     rows = {row.graphie: row for row in previous}
+    # The program only ever writes a spelling as nom_retenu (the officer's rows aside);
+    # all of them, not just the group's, so that a regrouped row keeps its old name.
+    spellings = {graphie.strip() for item in groups for graphie in item.graphies}
+    spellings |= set(rows)
     members: dict[str, dict[str, list[int]]] = defaultdict(dict)
     retained = {}
     for item in groups:
@@ -144,11 +204,14 @@ def _plan(
         retained[item.cle] = (item.graphies, item.nom_retenu)
     present = {graphie.strip() for item in groups for graphie in item.graphies}
     officer: dict[str, list[IdentifierRow]] = defaultdict(list)
+    unverified: dict[str, list[IdentifierRow]] = defaultdict(list)
     for row in previous:
-        if row.by_agent:
+        if row.by_agent or (row.nom_retenu and row.nom_retenu not in spellings):
             officer[row.groupe].append(row)
             if row.graphie not in present:
                 members[row.groupe][row.graphie] = row.annees
+        elif row.written is None:
+            unverified[row.groupe].append(row)
     planned = []
     for cle, graphies in members.items():
         original, nom_retenu = retained.get(cle, (None, None))
@@ -157,7 +220,7 @@ def _plan(
         absent = not any(graphie.strip() in present for graphie in graphies)
         item = Identified(cle, nom_retenu, None, None, "", [], graphies, absent)
         _check_agreement(cle, officer[cle])
-        planned.append((item, officer[cle]))
+        planned.append((item, officer[cle], unverified[cle]))
     return planned
 
 
@@ -183,7 +246,8 @@ def _from_officer(item: Identified, rows: list[IdentifierRow]) -> Identified:
     item.rna = next((row.rna for row in rows if row.rna), None)
     item.nom_retenu = next((row.nom_retenu for row in rows if row.nom_retenu), item.nom_retenu)
     text = next((row.candidats for row in rows if row.candidats), "")
-    item.candidats = [part.strip() for part in text.split(_SEPARATOR.strip()) if part.strip()]
+    kept = [part.strip() for part in text.split(_SEPARATOR.strip()) if part.strip()]
+    item.candidats = kept or item.candidats
     return item
 
 
@@ -192,8 +256,13 @@ def _lookup(item: Identified, client: EntreprisesClient, code_commune: str) -> I
     queries = dict.fromkeys(q.strip() for q in [item.nom_retenu, *item.graphies])
     answered: dict[str, Candidate] = {}
     matches: list[Candidate] = []
+    refused: list[str] = []  # why the API would not answer a query, in French
     for q in queries:
-        candidates = client.search(q, code_commune, associations_only=True)
+        try:
+            candidates = client.search(q, code_commune, associations_only=True)
+        except SearchRefused as refusal:
+            refused.append(refusal.reason)
+            continue
         for candidate in candidates:
             answered.setdefault(candidate.siren, candidate)
         matches = _matching(candidates, targets)
@@ -206,7 +275,8 @@ def _lookup(item: Identified, client: EntreprisesClient, code_commune: str) -> I
         item.origine, item.candidats = "ambigu", [match.label() for match in matches]
     else:
         item.origine = "introuvable"
-        item.candidats = [c.label() for c in list(answered.values())[:MAX_SUGGESTIONS]]
+        suggestions = [c.label() for c in list(answered.values())[:MAX_SUGGESTIONS]]
+        item.candidats = refused + suggestions
     return item
 
 

@@ -235,8 +235,8 @@ def _check_agreement(cle: str, rows: list[IdentifierRow]) -> None:
                 f"{getattr(second, column)} ({second.place})",
                 where=first.place.fichier,
                 action=f"gardez un seul {column} pour ce groupe, ou séparez ces graphies en "
-                "donnant à l'une une autre valeur dans la colonne « groupe ». Rien n'a été "
-                "recherché ni écrit.",
+                "donnant à l'une une autre valeur dans la colonne « groupe ». Le fichier des "
+                "identifiants n'a pas été réécrit.",
             )
 
 

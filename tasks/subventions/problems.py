@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
@@ -36,6 +37,7 @@ class Problem:
         return f"{head} — {self.correction}"
 
 
+@functools.lru_cache(maxsize=8192)  # the attribuant's SIRET repeats on every row
 def is_siret(value: str) -> bool:
     return bool(re.fullmatch(r"\d{14}", value)) and stdnum_siret.is_valid(value)
 

@@ -17,6 +17,12 @@ from tasks.mirror import locate
 from tasks.settings import Settings
 
 RETRY_STATUSES = {429, 500, 502, 503, 504}
+# Failures worth another attempt: the server may answer next time.
+TRANSIENT_ERRORS = (
+    requests.ConnectionError,
+    requests.Timeout,
+    requests.exceptions.ChunkedEncodingError,
+)
 _CHUNK = 1 << 16
 log = logging.getLogger(__name__)
 
@@ -94,7 +100,7 @@ class SourceClient:
                         return Download(url, address, True, previous)
                     if response.status_code in RETRY_STATUSES:
                         problem = f"HTTP {response.status_code}"
-                        wait = _retry_after(response) or wait
+                        wait = retry_after(response) or wait
                     elif response.status_code >= 400:
                         raise _http_error(url, address, response.status_code)
                     else:
@@ -108,12 +114,8 @@ class SourceClient:
                             ),
                             response.headers.get("Content-Type"),
                         )
-            except (
-                requests.ConnectionError,
-                requests.Timeout,
-                requests.exceptions.ChunkedEncodingError,
-            ) as error:
-                problem = _describe(error)
+            except TRANSIENT_ERRORS as error:
+                problem = describe_error(error)
             if attempt < attempts:
                 wait = min(wait, self.settings.http_max_wait)
                 log.warning(
@@ -139,7 +141,7 @@ def _stream(response: requests.Response, destination: Path) -> None:
             out.write(chunk)
 
 
-def _retry_after(response: requests.Response) -> float | None:
+def retry_after(response: requests.Response) -> float | None:
     value = response.headers.get("Retry-After")
     if not value:
         return None
@@ -152,7 +154,7 @@ def _retry_after(response: requests.Response) -> float | None:
     return max(0.0, moment.timestamp() - time.time())
 
 
-def _describe(error: Exception) -> str:
+def describe_error(error: Exception) -> str:
     if isinstance(error, requests.Timeout):
         return "délai d'attente dépassé"
     if isinstance(error, requests.exceptions.ChunkedEncodingError):

@@ -39,7 +39,13 @@ from urllib.parse import quote, urlencode
 import requests
 
 from tasks.errors import InvalidFormat, SourceUnavailable
-from tasks.http_client import RETRY_STATUSES, _describe, _retry_after, user_agent
+from tasks.http_client import (
+    RETRY_STATUSES,
+    TRANSIENT_ERRORS,
+    describe_error,
+    retry_after,
+    user_agent,
+)
 from tasks.mirror import locate
 from tasks.subventions.beneficiaries import normalise
 
@@ -222,12 +228,8 @@ class EntreprisesClient:
             wait = self.backoff * 2 ** (attempt - 1)
             try:
                 response = self.session.get(address, timeout=self.timeout)
-            except (
-                requests.ConnectionError,
-                requests.Timeout,
-                requests.exceptions.ChunkedEncodingError,
-            ) as error:
-                problem = _describe(error)
+            except TRANSIENT_ERRORS as error:
+                problem = describe_error(error)
             else:
                 status = response.status_code
                 if response.ok:
@@ -239,7 +241,7 @@ class EntreprisesClient:
                 if status not in RETRY_STATUSES:
                     raise _http_error(url, address, status)
                 problem = f"HTTP {status}"
-                announced = _retry_after(response)
+                announced = retry_after(response)
                 if announced is not None and announced > self.max_wait:
                     raise _wait_too_long(url, address, status, announced, self.max_wait)
                 wait = announced or wait

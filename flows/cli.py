@@ -136,7 +136,11 @@ def _subventions_check(args: argparse.Namespace) -> int:
         return 1
     result = validate(Path(args.fichier), config.schema_path)
     verdict = "conforme" if result.conforme else "NON conforme"
-    print(f"{args.fichier} : {verdict} au schéma {config.schema_name} {config.schema_version}")
+    line = f"{args.fichier} : {verdict} au schéma {config.schema_name} {config.schema_version}"
+    dates = sum(problem.niveau == "date" for problem in result.problems)
+    if result.conforme and dates:
+        line += f", mais {dates} date(s) impossible(s) à corriger avant publication"
+    print(line)
     for line in result.lines():
         print(f"  - {line}")
     return 0 if result.publiable else 1

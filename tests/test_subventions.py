@@ -175,7 +175,10 @@ def test_the_official_examples_are_judged_as_the_standard_says(capsys):
     assert main(["subventions", "valider", str(EXEMPLES / "exemple_valide.csv")]) == 1
     shown = capsys.readouterr().out
     # valid for the standard; our real-date check still names its impossible date
-    assert "exemple_valide.csv : conforme au schéma scdl/subventions 2.1.1" in shown
+    assert (
+        "exemple_valide.csv : conforme au schéma scdl/subventions 2.1.1, mais 4 date(s) "
+        "impossible(s) à corriger avant publication"
+    ) in shown
     assert "Date inexistante : colonne datesPeriodeVersement, ligne 27" in shown
     for name in ("exemple_invalide_erreurs_cellules.csv", "exemple_invalide_erreurs_colonnes.csv"):
         assert main(["subventions", "valider", str(EXEMPLES / name)]) == 1

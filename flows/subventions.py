@@ -95,20 +95,21 @@ def subventions(
         run = SubventionsRun(build.headline(), write_report(build), build.csv_path)
         get_run_logger().info("%s (rapport : %s)", build.headline(), run.report)
         enforce_publishable(build)
-        outcomes = None
-        if load:
-            with locked(settings.warehouse), candidate(settings.warehouse) as path:
+        if not load:
+            return run
+        # One lock from the load to the end of the publication: no refresh in between.
+        with locked(settings.warehouse):
+            with candidate(settings.warehouse) as path:
                 run.loaded = load_rows(path, build, drop_missing_years)
                 validation = check_quality(path)
                 record_quality(path, validation)
                 enforce_quality(validation)  # inside the candidate: a refusal changes nothing
-            outcomes = validation.outcomes
-        if publish_changes:
-            run.publication = publish(
-                env=env,
-                dry_run=dry_run,
-                datasets=["subventions"],
-                perimetres=[commune],
-                outcomes=outcomes,
-            )
+            if publish_changes:
+                run.publication = publish(
+                    env=env,
+                    dry_run=dry_run,
+                    datasets=["subventions"],
+                    perimetres=[commune],
+                    outcomes=validation.outcomes,
+                )
         return run

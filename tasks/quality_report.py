@@ -85,28 +85,33 @@ group by all
 
 
 def latest_report(conn: duckdb.DuckDBPyConnection) -> str | None:
-    """The latest validation of the warehouse, in French, for the terminal."""
-    runs = conn.execute(
-        "select run_id, max(valide_le) from meta.validations group by run_id "
-        "order by 2 desc limit 1"
+    """The latest validation of each mart, in French, for the terminal: a run that
+    validates only some marts (the subsidies flow) does not hide the others."""
+    latest = conn.execute(
+        "select mart, arg_max(run_id, valide_le), max(valide_le) from meta.validations "
+        "group by mart"
     ).fetchall()
-    if not runs:
+    if not latest:
         return None
-    run_id, when = runs[0]
-    rows = conn.execute(
-        f"select {_COLUMNS} from meta.validations where run_id = ? order by mart, succes, regle",
-        [run_id],
-    ).fetchall()
-    decisions = dict(
-        (mart, (decision, why, docs))
-        for mart, decision, why, docs in conn.execute(
-            "select mart, decision, raison, data_docs from meta.decisions_qualite where run_id = ?",
-            [run_id],
+    _, run_id, when = max(latest, key=lambda item: item[2])
+    runs = {mart: (run, at) for mart, run, at in latest}
+    rows = [
+        row
+        for mart, (run, _) in sorted(runs.items())
+        for row in conn.execute(
+            f"select {_COLUMNS} from meta.validations where mart = ? and run_id = ? "
+            "order by succes, regle",
+            [mart, run],
         ).fetchall()
-    )
-    since = {
-        (mart, rule): (depuis, runs) for mart, rule, depuis, runs in conn.execute(SINCE).fetchall()
+    ]
+    decisions = {
+        mart: (decision, why, docs)
+        for mart, run, decision, why, docs in conn.execute(
+            "select mart, run_id, decision, raison, data_docs from meta.decisions_qualite"
+        ).fetchall()
+        if runs.get(mart, (None,))[0] == run
     }
+    since = {(mart, rule): (depuis, n) for mart, rule, depuis, n in conn.execute(SINCE).fetchall()}
     names = [c.strip() for c in _COLUMNS.split(",")]
     results = [dict(zip(names, row, strict=True)) for row in rows]
     lines = [
@@ -119,10 +124,16 @@ def latest_report(conn: duckdb.DuckDBPyConnection) -> str | None:
         failed = [r for r in own if not r["succes"]]
         decision, why, docs = decisions.get(mart, ("?", None, None))
         millesime = own[0]["millesime"]
+        own_run, own_when = runs[mart]
+        earlier = (
+            f" (validé le {own_when:%d/%m/%Y à %H:%M}, exécution {own_run})"
+            if own_run != run_id
+            else ""
+        )
         lines.append(
             f"{mart}{f' (millésime {millesime})' if millesime else ''} : "
             f"{len(own) - len(failed)}/{len(own)} attentes respectées ; "
-            f"{decision.upper()}{f' : {why}' if why else ''}"
+            f"{decision.upper()}{f' : {why}' if why else ''}{earlier}"
         )
         for r in sorted(failed, key=lambda r: r["gravite"] != "critical"):
             label = "BLOQUANT" if r["gravite"] == "critical" else "avertissement"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import duckdb
@@ -234,3 +235,37 @@ def test_the_history_answers_since_when_a_check_fails(tmp_path):
     since = f"en échec depuis le {runs[1].validated_at:%d/%m/%Y} (2 exécutions de suite)"
     assert since in report
     assert "59522 Sailly-lez-Lannoy : 150.0" in report
+
+
+def test_the_report_shows_each_marts_latest_validation(tmp_path):
+    """A run that validates some marts only (the subsidies flow) hides none of the others."""
+    from tasks import quality_report
+
+    present = {
+        "type": "expect_column_values_to_not_be_null",
+        "kwargs": {"column": "code_commune"},
+        "meta": {"severity": "critical"},
+    }
+    with duckdb.connect(str(tmp_path / "entrepot.duckdb")) as conn:
+        conn.execute(
+            (Path(__file__).parents[1] / "warehouse" / "schema.sql").read_text(encoding="utf-8")
+        )
+        communes_table(conn, "('59522', 'Sailly-lez-Lannoy', true, 10.0::double)")
+        conn.execute("create table marts.autre as select * from marts.communes")
+        suites = {
+            name: quality.load_suite(write_suite(tmp_path, [present], name))
+            for name in ("communes", "autre")
+        }
+        for run_id, names in (("run-tout", ["autre", "communes"]), ("run-communes", ["communes"])):
+            validation = quality.validate(conn, [suites[n] for n in names], run_id=run_id)
+            validation.blocked = {}
+            quality_report.record(conn, validation)
+        report = quality_report.latest_report(conn)
+    assert "exécution run-communes" in report.splitlines()[0]
+    # the mart of the latest run as it is; the other with the date and run of its own
+    assert re.search(r"^communes : (\d+)/\1 attentes respectées ; VALIDÉ$", report, re.M)
+    assert re.search(
+        r"^autre : (\d+)/\1 attentes respectées ; VALIDÉ \(validé le .*, exécution run-tout\)$",
+        report,
+        re.M,
+    )

@@ -103,6 +103,26 @@ def _subventions_commands(commands) -> None:
     check.add_argument("fichier", help="fichier CSV à valider")
     check.set_defaults(run=_subventions_check)
 
+    site = commands.add_parser(
+        "site", help="écrire le site citoyen (graphiques et chiffres) d'une commune de la MEL"
+    )
+    chosen = site.add_mutually_exclusive_group()
+    chosen.add_argument(
+        "--commune", default="59522", help="code INSEE de la commune (défaut : 59522)"
+    )
+    chosen.add_argument(
+        "--all-mel", action="store_true", help="les 95 communes de la MEL, et leur liste"
+    )
+    site.add_argument("--out", help="dossier de sortie (défaut : data/outputs/site)")
+    site.add_argument(
+        "--env",
+        choices=["demo", "prod"],
+        default="prod",
+        help="plateforme des liens vers les jeux de données (défaut : www.data.gouv.fr)",
+    )
+    site.add_argument("--bandeau", help="avertissement affiché en haut de chaque page")
+    site.set_defaults(run=_site)
+
 
 def _subventions_build(args: argparse.Namespace) -> int:
     from flows.subventions import subventions
@@ -118,6 +138,21 @@ def _subventions_build(args: argparse.Namespace) -> int:
             publish_changes=args.publier,
             env=args.env,
             dry_run=args.dry_run,
+        ),
+    )
+
+
+def _site(args: argparse.Namespace) -> int:
+    from flows.citizen_site import citizen_site
+
+    return _run(
+        "de la construction du site citoyen",
+        lambda: citizen_site(
+            commune=args.commune,
+            all_mel=args.all_mel,
+            out_dir=args.out,
+            env=args.env,
+            banner=args.bandeau,
         ),
     )
 

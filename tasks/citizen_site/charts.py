@@ -1,0 +1,154 @@
+"""Charts drawn with Vega-Lite (Altair) and rendered to SVG at build time by
+vl-convert: the page needs no JavaScript and no network to show them."""
+
+from __future__ import annotations
+
+import html
+import re
+
+import altair as alt
+import pandas as pd
+import vl_convert
+
+from tasks.citizen_site.data import MEL, ChartData
+
+# Contrast against white above 4.5:1 for both (WCAG AA for text, so for bars too).
+COMMUNE_COLOUR = "#000091"
+MEL_COLOUR = "#B34000"
+TEXT_COLOUR = "#3A3A3A"
+WIDTH = 460
+_SVG_OPEN = re.compile(r"<svg\b([^>]*)>")
+
+
+def render_svg(data: ChartData) -> str:
+    """The chart as an accessible inline SVG: role img, a <title> and a <desc>."""
+    spec = build_chart(data).to_dict()
+    svg = vl_convert.vegalite_to_svg(spec, format_locale="fr-FR", time_format_locale="fr-FR")
+    return _accessible(svg, data)
+
+
+def build_chart(data: ChartData) -> alt.Chart:
+    frame = _frame(data)
+    draw = {"barres": _bars, "colonnes": _columns, "courbe": _line}[data.chart.type]
+    return (
+        draw(frame, data)
+        # Browsers draw text a little wider than the renderer measures it: keep a margin.
+        .properties(width=WIDTH, padding={"left": 24, "right": 48, "top": 8, "bottom": 8})
+        .configure(font="Arial, Helvetica, sans-serif")
+        .configure_axis(labelColor=TEXT_COLOUR, titleColor=TEXT_COLOUR, labelFontSize=12)
+        .configure_legend(
+            labelColor=TEXT_COLOUR, labelFontSize=13, orient="top", title=None, columnPadding=24
+        )
+        .configure_view(stroke=None)
+    )
+
+
+def describe(data: ChartData) -> str:
+    """The alternative text: every number of the chart, in reading order."""
+    parts = []
+    for territoire in data.territoires:
+        values = [
+            f"{categorie} : {data.label(data.point(territoire, categorie))}"
+            for categorie in data.categories
+            if data.point(territoire, categorie) is not None
+        ]
+        parts.append(f"{territoire} — " + " ; ".join(values))
+    return f"{data.chart.titre} ({data.chart.unite}). " + ". ".join(parts) + "."
+
+
+def _frame(data: ChartData) -> pd.DataFrame:
+    rows = [
+        {
+            "territoire": p.territoire,
+            "ordre_territoire": p.ordre_territoire,
+            "categorie": p.categorie,
+            "ordre": p.ordre,
+            "valeur": p.valeur,
+            "position": p.valeur if p.valeur is not None else 0.0,
+            "libelle": data.label(p),
+            "absent": p.valeur is None,
+        }
+        for p in data.points
+        if p.valeur is not None or p.raison_absence
+    ]
+    return pd.DataFrame(rows)
+
+
+def _colour(data: ChartData) -> alt.Color:
+    domain = data.territoires
+    palette = [COMMUNE_COLOUR if name != MEL else MEL_COLOUR for name in domain]
+    legend = alt.Legend() if len(domain) > 1 else None
+    return alt.Color("territoire:N", scale=alt.Scale(domain=domain, range=palette), legend=legend)
+
+
+def _number_format(data: ChartData) -> str:
+    # Axis ticks need at most one decimal, even when the labels show cents.
+    return f",.{min(data.chart.decimales, 1)}~f"
+
+
+def _bars(frame: pd.DataFrame, data: ChartData) -> alt.LayerChart:
+    categories = data.categories
+    y = alt.Y("categorie:N", sort=categories, title=None, axis=alt.Axis(labelLimit=260))
+    offset = alt.YOffset("territoire:N", sort=data.territoires)
+    base = alt.Chart(frame).encode(y=y, yOffset=offset)
+    bars = (
+        base.transform_filter("!datum.absent")
+        .mark_bar(height={"band": 0.9})
+        .encode(
+            x=alt.X(
+                "valeur:Q",
+                title=data.chart.unite,
+                axis=alt.Axis(format=_number_format(data), tickCount=5),
+            ),
+            color=_colour(data),
+        )
+    )
+    labels = (
+        base.transform_filter("!datum.absent")
+        .mark_text(align="left", dx=4, fontSize=12)
+        .encode(x="valeur:Q", text="libelle:N", color=_colour(data))
+    )
+    # A masked value is written where its bar would start, never drawn as a zero bar.
+    absent = (
+        base.transform_filter("datum.absent")
+        .mark_text(align="left", dx=4, fontSize=12, fontStyle="italic", color=TEXT_COLOUR)
+        .encode(x="position:Q", text="libelle:N")
+    )
+    rows = len(categories) * max(1, len(data.territoires))
+    return alt.layer(bars, labels, absent).properties(height=alt.Step(22) if rows else 60)
+
+
+def _columns(frame: pd.DataFrame, data: ChartData) -> alt.LayerChart:
+    x = alt.X("categorie:N", sort=data.categories, title=None, axis=alt.Axis(labelAngle=0))
+    base = alt.Chart(frame).encode(x=x, xOffset=alt.XOffset("territoire:N"))
+    columns = (
+        base.transform_filter("!datum.absent")
+        .mark_bar()
+        .encode(
+            y=alt.Y("valeur:Q", title=data.chart.unite, axis=alt.Axis(format=_number_format(data))),
+            color=_colour(data),
+        )
+    )
+    labels = base.mark_text(baseline="bottom", dy=-3, fontSize=12, color=TEXT_COLOUR).encode(
+        y="position:Q", text="libelle:N"
+    )
+    return alt.layer(columns, labels).properties(height=260)
+
+
+def _line(frame: pd.DataFrame, data: ChartData) -> alt.LayerChart:
+    x = alt.X("ordre:Q", title=None, scale=alt.Scale(zero=False), axis=alt.Axis(format="d"))
+    y = alt.Y("valeur:Q", title=data.chart.unite, axis=alt.Axis(format=_number_format(data)))
+    present = alt.Chart(frame).transform_filter("!datum.absent").encode(x=x, y=y)
+    line = present.mark_line(strokeWidth=2.5).encode(color=_colour(data))
+    points = present.mark_point(filled=True, size=50).encode(color=_colour(data))
+    return alt.layer(line, points).properties(height=280)
+
+
+def _accessible(svg: str, data: ChartData) -> str:
+    chart_id = data.chart.id
+    attributes = f' role="img" aria-labelledby="{chart_id}-titre {chart_id}-desc" focusable="false"'
+    heading = (
+        f'<title id="{chart_id}-titre">{html.escape(data.chart.titre)}</title>'
+        f'<desc id="{chart_id}-desc">{html.escape(describe(data))}</desc>'
+    )
+    return _SVG_OPEN.sub(lambda m: f"<svg{m.group(1)}{attributes}>{heading}", svg, count=1)

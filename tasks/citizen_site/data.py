@@ -1,0 +1,159 @@
+"""The numbers behind each chart, read from the warehouse (read only, one connection
+for the whole site so that every page shows the same state of the warehouse)."""
+
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+
+from tasks.citizen_site.registry import Chart, queries_dir
+from tasks.errors import ConfigurationError, InvalidData
+from tasks.text import french_decimal
+
+MEL = "Ensemble de la MEL"
+MASKED = "secret statistique"
+UNAVAILABLE = "non disponible"
+_COLUMNS = ("millesime", "territoire", "ordre_territoire", "categorie", "ordre", "valeur")
+
+
+@dataclass(frozen=True)
+class Commune:
+    code: str
+    nom: str
+    millesime_cog: int
+
+
+@dataclass(frozen=True)
+class Point:
+    territoire: str
+    ordre_territoire: int
+    categorie: str
+    ordre: int
+    valeur: float | None
+    raison_absence: str | None
+
+
+@dataclass(frozen=True)
+class ChartData:
+    chart: Chart
+    commune: Commune
+    millesime: int | None
+    points: tuple[Point, ...]
+
+    @property
+    def has_data(self) -> bool:
+        """True when the warehouse holds at least one value (or an explained absence)."""
+        return any(p.valeur is not None or p.raison_absence for p in self.points)
+
+    @property
+    def territoires(self) -> list[str]:
+        ordered = sorted({(p.ordre_territoire, p.territoire) for p in self.points})
+        return [name for _, name in ordered]
+
+    @property
+    def categories(self) -> list[str]:
+        ordered = sorted({(p.ordre, p.categorie) for p in self.points})
+        return list(dict.fromkeys(name for _, name in ordered))
+
+    @property
+    def masked(self) -> list[Point]:
+        return [p for p in self.points if p.valeur is None and p.raison_absence]
+
+    def point(self, territoire: str, categorie: str) -> Point | None:
+        for p in self.points:
+            if p.territoire == territoire and p.categorie == categorie:
+                return p
+        return None
+
+    def label(self, p: Point | None) -> str:
+        """The value as people read it: '1 936', '2,9 %', or why it is missing."""
+        if p is None or p.valeur is None:
+            return (p.raison_absence if p else None) or UNAVAILABLE
+        number = french_decimal(p.valeur, self.chart.decimales)
+        return f"{number}\u202f%" if self.chart.unite.startswith("%") else number
+
+    def source_line(self) -> str:
+        years = [int(c) for c in self.categories if c.isdigit()]
+        values = {
+            "millesime": self.millesime,
+            "millesime_precedent": (self.millesime or 0) - 1,
+            "millesime_debut": (self.millesime or 0) - 6,
+            "periode": f"{min(years)}-{max(years)}" if years else self.millesime,
+            "commune": self.commune.nom,
+        }
+        return "Source : " + self.chart.source.format(**values)
+
+    def csv_text(self) -> str:
+        """The chart's own numbers: comma-separated, decimal point, UTF-8."""
+        out = io.StringIO()
+        writer = csv.writer(out, lineterminator="\n")
+        writer.writerow(["millesime", "territoire", "categorie", "valeur", "unite", "absence"])
+        for p in sorted(self.points, key=lambda p: (p.ordre, p.ordre_territoire)):
+            value = "" if p.valeur is None else repr(round(p.valeur, self.chart.decimales))
+            absence = "" if p.valeur is not None else (p.raison_absence or UNAVAILABLE)
+            writer.writerow(
+                [self.millesime, p.territoire, p.categorie, value, self.chart.unite, absence]
+            )
+        return out.getvalue()
+
+
+def open_warehouse(path: Path) -> duckdb.DuckDBPyConnection:
+    if not path.is_file():
+        raise ConfigurationError(
+            "Entrepôt introuvable : le site se construit à partir de l'entrepôt",
+            where=str(path),
+            action="lancez d'abord un rafraîchissement (make demo, ou opendata-mel refresh)",
+        )
+    conn = duckdb.connect(str(path), read_only=True)
+    conn.execute((queries_dir() / "macros.sql").read_text(encoding="utf-8"))
+    return conn
+
+
+def mel_communes(conn: duckdb.DuckDBPyConnection) -> list[Commune]:
+    sql = (queries_dir() / "communes.sql").read_text(encoding="utf-8")
+    return [Commune(code, nom, millesime) for code, nom, millesime in conn.execute(sql).fetchall()]
+
+
+def find_commune(conn: duckdb.DuckDBPyConnection, code: str) -> Commune:
+    for commune in mel_communes(conn):
+        if commune.code == code:
+            return commune
+    raise InvalidData(
+        f"La commune {code} n'est pas une commune actuelle de la MEL dans l'entrepôt",
+        where="marts.communes",
+        action="donnez le code INSEE (5 caractères) d'une des 95 communes de la MEL, "
+        "par exemple 59522 pour Sailly-lez-Lannoy",
+    )
+
+
+def read_chart(conn: duckdb.DuckDBPyConnection, chart: Chart, commune: Commune) -> ChartData:
+    sql = chart.query_path.read_text(encoding="utf-8")
+    try:
+        result = conn.execute(sql, {"code_commune": commune.code})
+        names = [column[0] for column in result.description]
+        rows = result.fetchall()
+    except duckdb.Error as error:
+        raise ConfigurationError(
+            f"La requête du graphique « {chart.titre} » échoue : {error}",
+            where=str(chart.query_path),
+            action="corrigez la requête ; elle doit rendre les colonnes "
+            + ", ".join((*_COLUMNS, "raison_absence")),
+        ) from error
+    records = [dict(zip(names, row, strict=True)) for row in rows]
+    points = tuple(
+        Point(
+            territoire=r["territoire"],
+            ordre_territoire=int(r["ordre_territoire"]),
+            categorie=str(r["categorie"]),
+            ordre=int(r["ordre"]),
+            valeur=None if r["valeur"] is None else float(r["valeur"]),
+            raison_absence=r["raison_absence"],
+        )
+        for r in records
+    )
+    millesime = max((r["millesime"] for r in records if r["millesime"] is not None), default=None)
+    return ChartData(chart, commune, millesime, points)

@@ -1,0 +1,21 @@
+-- Population de la commune à chaque recensement depuis 1968 (séries historiques).
+with
+source as (
+    select * from marts.serie_historique
+    where code_commune = $code_commune
+    qualify millesime = max(millesime) over ()
+),
+
+final as (
+    select
+        millesime,
+        nom_commune as territoire,
+        1 as ordre_territoire,
+        cast(annee as varchar) as categorie,
+        annee as ordre,
+        population as valeur,
+        raison(raisons_absence, 'population') as raison_absence
+    from source
+)
+
+select * from final

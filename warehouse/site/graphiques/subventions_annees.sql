@@ -1,0 +1,21 @@
+-- Total des subventions votées pour les associations, par année de décision.
+with
+source as (
+    select * from marts.subventions
+    where code_commune = $code_commune
+),
+
+final as (
+    select
+        max(annee) over () as millesime,
+        any_value(nomattribuant) as territoire,
+        1 as ordre_territoire,
+        cast(annee as varchar) as categorie,
+        annee as ordre,
+        cast(sum(montant) as double) as valeur,
+        cast(null as varchar) as raison_absence
+    from source
+    group by annee
+)
+
+select * from final

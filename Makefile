@@ -10,7 +10,7 @@ export PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS ?= 120
 export PREFECT_SERVER_ANALYTICS_ENABLED := false
 export DO_NOT_TRACK := 1
 
-.PHONY: install demo subventions-demo quality test lint format mirror publish-demo ui stop clean compose-lint-tool
+.PHONY: install demo site subventions-demo quality test lint format mirror publish-demo ui stop clean compose-lint-tool browser
 
 install: $(VENV_STAMP)
 
@@ -28,6 +28,17 @@ demo: install
 	OPENDATA_MIRROR=$(CURDIR)/samples/mirror $(UV) run --frozen opendata-mel refresh \
 		--sources $(DEMO_SOURCES)
 	OPENDATA_MIRROR=$(CURDIR)/samples/mirror $(UV) run --frozen opendata-mel millesimes
+	$(UV) run --frozen opendata-mel site --commune 59522 --bandeau "$(DEMO_BANNER)"
+
+# The demo's pages say what they show: real INSEE files from the bundled mirror, and
+# FICTITIOUS subsidies once `make subventions-demo` has loaded the sample folder.
+DEMO_BANNER := Démonstration : chiffres INSEE réels du miroir local ; les subventions, si elles sont affichées, sont FICTIVES (dossier d'exemple samples/subventions).
+
+# The citizen site of one commune from the current warehouse (after `make demo`):
+#   make site COMMUNE=59350        or        make site COMMUNE=--all-mel
+COMMUNE ?= 59522
+site: install
+	$(UV) run --frozen opendata-mel site $(if $(filter --all-mel,$(COMMUNE)),--all-mel,--commune $(COMMUNE))
 
 # The latest quality results of the warehouse, in French (after `make demo`).
 quality: install
@@ -47,7 +58,15 @@ compose-lint-tool:
 		|| { [ "$$(id -u)" = 0 ] && apt-get update -qq && apt-get install -y -qq docker-compose >/dev/null; } \
 		|| { echo "Installez docker-compose (apt install docker-compose) : il vérifie docker/compose.yaml." >&2; exit 1; }
 
-test: install $(UDATA_STAMP) compose-lint-tool
+# The citizen site's test opens the pages in Debian's chromium (driven by Playwright,
+# never `playwright install`, which downloads a browser): installed only when missing.
+browser:
+	@command -v chromium >/dev/null 2>&1 \
+		|| { [ "$$(id -u)" = 0 ] && apt-get update -qq && apt-get install -y -qq chromium >/dev/null; } \
+		|| { command -v sudo >/dev/null 2>&1 && sudo apt-get update -qq && sudo apt-get install -y -qq chromium >/dev/null; } \
+		|| { echo "Installez chromium (apt install chromium) : le test du site citoyen l'utilise." >&2; exit 1; }
+
+test: install $(UDATA_STAMP) compose-lint-tool browser
 	$(UV) run --frozen pytest
 
 lint: install
@@ -84,6 +103,7 @@ subventions-demo: install
 	OPENDATA_MIRROR=$(CURDIR)/tests/fixtures/recherche-entreprises $(UV) run --frozen \
 		opendata-mel subventions build --input samples/subventions/59522/documents \
 		--commune 59522 --out $(SUBVENTIONS_OUT)
+	$(UV) run --frozen opendata-mel site --commune 59522 --bandeau "$(DEMO_BANNER)"
 
 publish-demo: install
 	$(UV) run --frozen opendata-mel publish --env demo --no-dry-run

@@ -133,6 +133,16 @@ def test_manual_runs_schedule_and_one_run_at_a_time(stack):
     assert "Communes de la MEL trouvées : 95" in summary["data"]
     assert "SIMULATION" in summary["data"]  # the publication plan, dry run by default
 
+    # The citizen site, as the officer triggers it for one commune from the UI.
+    site_id = trigger(api, "site-citoyen/annuel", {"commune": "59522", "all_mel": False})
+    site_run = wait_for(lambda: finished(api, site_id), 300, "fin du site citoyen")
+    assert site_run["state"]["type"] == "COMPLETED", site_run["state"]
+    index = workdir / "data" / "outputs" / "site" / "59522" / "index.html"
+    assert "<h1>Sailly-lez-Lannoy en chiffres</h1>" in index.read_text(encoding="utf-8")
+    assert deployment(api, "site-citoyen/annuel")["schedules"][0]["schedule"]["cron"] == (
+        "0 9 15 7 *"
+    )
+
     # The yearly schedule: next run on 15 July at 06:00 in Paris, i.e. 04:00 UTC.
     annual = deployment(api, "yearly_refresh/annuel")
     scheduled = wait_for(

@@ -117,7 +117,7 @@ def write_site(
     staging = out_dir.with_name(out_dir.name + ".en-cours")
     shutil.rmtree(staging, ignore_errors=True)
     (staging / "donnees").mkdir(parents=True)
-    shutil.copyfile(site_dir() / "static" / "site.css", staging / "site.css")
+    _copy_static(staging)
     context = {
         "commune": commune,
         "sections": sections,
@@ -148,10 +148,15 @@ def write_communes_index(out_dir: Path, communes: list[Commune], generated: date
         .get_template("communes.html.j2")
         .render(communes=communes, generated=french_date(generated))
     )
-    shutil.copyfile(site_dir() / "static" / "site.css", out_dir / "site.css")
+    _copy_static(out_dir)
     path = out_dir / "index.html"
     path.write_text(page, encoding="utf-8")
     return path
+
+
+def _copy_static(folder: Path) -> None:
+    for name in ("site.css", "favicon.svg"):
+        shutil.copyfile(site_dir() / "static" / name, folder / name)
 
 
 def _templates() -> jinja2.Environment:

@@ -16,7 +16,12 @@ source as (
         max(valeur) filter (where variable = 'taux_pauvrete') as taux_pauvrete,
         max(raison_absence) filter (where variable = 'taux_pauvrete') as raison_pauvrete
     from marts.comparateur
-    where millesime = (select max(millesime) from marts.comparateur where code_commune = $code_commune)
+    where millesime = (
+        select max(millesime) from marts.comparateur
+        where code_commune = $code_commune
+            and variable = 'taux_pauvrete'
+            and (valeur is not null or raison_absence is not null)
+    )
     group by all
 ),
 

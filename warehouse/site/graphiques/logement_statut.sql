@@ -3,7 +3,13 @@
 with
 source as (
     select * from marts.logement
-    where millesime = (select max(millesime) from marts.logement where code_commune = $code_commune)
+    -- the latest millésime holding this chart's figures (or why they are missing):
+    -- a newer one may carry only the legal populations so far
+    where millesime = (
+        select max(millesime) from marts.logement
+        where code_commune = $code_commune
+            and (rp_proprietaires is not null or raison(raisons_absence, 'rp_proprietaires') is not null)
+    )
 ),
 
 territoires as (

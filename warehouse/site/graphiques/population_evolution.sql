@@ -3,6 +3,9 @@ with
 source as (
     select * from marts.population
     where code_commune = $code_commune
+        and population_6_ans_avant is not null
+    -- the latest millésime with both counts: a newer one may carry only the legal
+    -- populations so far
     qualify millesime = max(millesime) over ()
 ),
 

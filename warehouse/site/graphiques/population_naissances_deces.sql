@@ -4,7 +4,13 @@
 with
 source as (
     select * from marts.population
-    where millesime = (select max(millesime) from marts.population where code_commune = $code_commune)
+    -- the latest millésime holding this chart's figures (or why they are missing):
+    -- a newer one may carry only the legal populations so far
+    where millesime = (
+        select max(millesime) from marts.population
+        where code_commune = $code_commune
+            and (naissances_periode is not null or raison(raisons_absence, 'naissances_periode') is not null)
+    )
 ),
 
 territoires as (

@@ -143,6 +143,14 @@ def read_chart(conn: duckdb.DuckDBPyConnection, chart: Chart, commune: Commune) 
             action="corrigez la requête ; elle doit rendre les colonnes "
             + ", ".join((*_COLUMNS, "raison_absence")),
         ) from error
+    missing = [c for c in (*_COLUMNS, "raison_absence") if c not in names]
+    if missing:
+        raise ConfigurationError(
+            f"La requête du graphique « {chart.titre} » ne rend pas la ou les colonnes "
+            + ", ".join(missing),
+            where=str(chart.query_path),
+            action="renommez ses colonnes : " + ", ".join((*_COLUMNS, "raison_absence")),
+        )
     records = [dict(zip(names, row, strict=True)) for row in rows]
     points = tuple(
         Point(

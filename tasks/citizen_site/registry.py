@@ -34,6 +34,7 @@ class Chart:
     decimales: int = 0
     fiche: str | None = None
     note: str | None = None
+    categorie: str = "Catégorie"
 
     @property
     def query_path(self) -> Path:
@@ -108,6 +109,7 @@ def _chart(item: dict, path: Path) -> Chart:
         decimales=int(item.get("decimales", 0)),
         fiche=item.get("fiche"),
         note=" ".join(item["note"].split()) if item.get("note") else None,
+        categorie=item.get("categorie") or "Catégorie",
     )
     if chart.type not in CHART_TYPES:
         raise ConfigurationError(

@@ -11,6 +11,7 @@ import re
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import duckdb
 import pytest
@@ -258,7 +259,12 @@ def test_a_masked_value_is_explained_and_never_drawn(demo, served, browser):
 def test_the_page_says_when_and_from_which_millesimes(demo, served, browser):
     page = visit(browser, f"{served}/logement.html").page
     footer = page.text_content("footer")
-    assert f"Page générée le {french_date(dt.date.today())}" in footer
+    generated = dt.datetime.fromisoformat(page.get_attribute("footer time", "datetime"))
+    assert dt.timedelta(0) <= dt.datetime.now(dt.UTC) - generated < dt.timedelta(hours=1)
+    assert generated.utcoffset() == ZoneInfo("Europe/Paris").utcoffset(
+        generated.replace(tzinfo=None)
+    )
+    assert f"Page générée le {french_date(generated)}" in footer
     assert "INSEE, recensement 2022" in footer and "Code officiel géographique 2026" in footer
     caption = page.text_content("#logement_categories figcaption")
     assert caption == "Source : INSEE, recensement 2022."

@@ -7,7 +7,6 @@ import html
 import re
 
 import altair as alt
-import pandas as pd
 import vl_convert
 
 from tasks.citizen_site.data import MEL, ChartData
@@ -56,7 +55,7 @@ def describe(data: ChartData) -> str:
     return f"{data.chart.titre} ({data.chart.unite}). " + ". ".join(parts) + "."
 
 
-def _frame(data: ChartData) -> pd.DataFrame:
+def _frame(data: ChartData) -> alt.Data:
     rows = [
         {
             "territoire": p.territoire,
@@ -71,7 +70,7 @@ def _frame(data: ChartData) -> pd.DataFrame:
         for p in data.points
         if p.valeur is not None or p.raison_absence
     ]
-    return pd.DataFrame(rows)
+    return alt.Data(values=rows)
 
 
 def _colour(data: ChartData) -> alt.Color:
@@ -86,7 +85,7 @@ def _number_format(data: ChartData) -> str:
     return f",.{min(data.chart.decimales, 1)}~f"
 
 
-def _bars(frame: pd.DataFrame, data: ChartData) -> alt.LayerChart:
+def _bars(frame: alt.Data, data: ChartData) -> alt.LayerChart:
     categories = data.categories
     y = alt.Y("categorie:N", sort=categories, title=None, axis=alt.Axis(labelLimit=260))
     offset = alt.YOffset("territoire:N", sort=data.territoires)
@@ -118,7 +117,7 @@ def _bars(frame: pd.DataFrame, data: ChartData) -> alt.LayerChart:
     return alt.layer(bars, labels, absent).properties(height=alt.Step(22) if rows else 60)
 
 
-def _columns(frame: pd.DataFrame, data: ChartData) -> alt.LayerChart:
+def _columns(frame: alt.Data, data: ChartData) -> alt.LayerChart:
     x = alt.X("categorie:N", sort=data.categories, title=None, axis=alt.Axis(labelAngle=0))
     base = alt.Chart(frame).encode(x=x, xOffset=alt.XOffset("territoire:N"))
     columns = (
@@ -135,7 +134,7 @@ def _columns(frame: pd.DataFrame, data: ChartData) -> alt.LayerChart:
     return alt.layer(columns, labels).properties(height=260)
 
 
-def _line(frame: pd.DataFrame, data: ChartData) -> alt.LayerChart:
+def _line(frame: alt.Data, data: ChartData) -> alt.LayerChart:
     x = alt.X("ordre:Q", title=None, scale=alt.Scale(zero=False), axis=alt.Axis(format="d"))
     y = alt.Y("valeur:Q", title=data.chart.unite, axis=alt.Axis(format=_number_format(data)))
     present = alt.Chart(frame).transform_filter("!datum.absent").encode(x=x, y=y)

@@ -43,9 +43,10 @@ def main() -> None:
     sections, catalog = load_sections(), load_catalog()
     spent = {"requêtes": 0.0, "SVG": 0.0, "pages": 0.0}
     drawn = 0
-    with tempfile.TemporaryDirectory() as folder, open_warehouse(
-        Settings.from_env().warehouse
-    ) as conn:
+    with (
+        tempfile.TemporaryDirectory() as folder,
+        open_warehouse(Settings.from_env().warehouse) as conn,
+    ):
         communes = mel_communes(conn)[: args.communes]
         for commune in communes:
             views = []

@@ -338,8 +338,7 @@ def test_with_every_census_source_every_chart_is_drawn(full_run, tmp_path, monke
     assert drawn == expected
     [(young, total)] = query(
         full_run[1],
-        "select pop_0_14, pop_0_14 + pop_15_29 + pop_30_44 + pop_45_59 + pop_60_74 "
-        "+ pop_75_89 + pop_90_plus from marts.population "
+        "select pop_0_14, population from marts.population "
         "where code_commune = '59522' and pop_0_14 is not null",
     )
     assert cells[("Moins de 15 ans", "Sailly-lez-Lannoy")]["valeur"] == round(

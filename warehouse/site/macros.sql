@@ -13,3 +13,76 @@ create or replace temp macro raison(raisons, variable) as
 
 -- Une part en pourcentage, arrondie au dixième comme dans les marts.
 create or replace temp macro part(x, total) as round(100 * x / nullif(total, 0), 1);
+
+-- Les effectifs de quelques variables d'un mart du recensement pour une commune et pour
+-- toute la MEL (somme des 95 communes, seulement si toutes la renseignent), au dernier
+-- millésime où la commune a la première variable (ou la raison de son absence) : un
+-- millésime plus récent peut n'avoir encore que les populations légales.
+-- Une ligne par territoire et variable : millesime, territoire, ordre_territoire,
+-- variable, effectif, raison.
+create or replace temp macro effectifs(code, mart, variables) as table
+with
+lignes as (
+    select millesime, code_commune, nom_commune, is_mel, raisons_absence, to_json(t) as ligne
+    from query_table(mart) as t
+),
+
+valeurs as (
+    select
+        millesime,
+        code_commune,
+        nom_commune,
+        is_mel,
+        noms.variable,
+        cast(json_extract(ligne, '$.' || noms.variable) as double) as effectif,
+        raison(raisons_absence, noms.variable) as raison
+    from lignes
+    cross join unnest(list_distinct(variables)) as noms (variable)
+),
+
+dernier as (
+    select max(millesime) as millesime
+    from valeurs
+    where code_commune = code
+        and variable = variables[1]
+        and (effectif is not null or raison is not null)
+)
+
+select millesime, nom_commune as territoire, 1 as ordre_territoire, variable, effectif, raison
+from valeurs
+where code_commune = code and millesime = (select millesime from dernier)
+union all
+select millesime, 'Ensemble de la MEL', 2, variable, somme_complete(effectif), null
+from valeurs
+where is_mel and millesime = (select millesime from dernier)
+group by millesime, variable;
+
+-- Des parts en pourcentage pour une commune et pour toute la MEL : une ligne par
+-- territoire et catégorie {ordre, categorie, variable, total} (variable / total du mart),
+-- dans les colonnes qu'attend un graphique du site.
+create or replace temp macro parts(code, mart, categories) as table
+with
+choisies as (
+    select unnest(categories, recursive := true)
+),
+
+effectifs as (
+    select * from effectifs(
+        code,
+        mart,
+        list_concat([c.variable for c in categories], [c.total for c in categories])
+    )
+)
+
+select
+    effectifs.millesime,
+    effectifs.territoire,
+    effectifs.ordre_territoire,
+    choisies.categorie,
+    choisies.ordre,
+    part(effectifs.effectif, totaux.effectif) as valeur,
+    effectifs.raison as raison_absence
+from choisies
+inner join effectifs on effectifs.variable = choisies.variable
+inner join effectifs as totaux
+    on totaux.variable = choisies.total and totaux.territoire = effectifs.territoire;

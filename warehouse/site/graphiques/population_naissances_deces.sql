@@ -1,40 +1,30 @@
 -- Taux de natalité et de mortalité annuels moyens (pour 1 000 habitants) sur les six
--- années avant le recensement : la commune et toute la MEL, calculée comme le mart
--- calcule celui d'une commune.
+-- années avant le recensement, pour la commune et pour toute la MEL (calculée comme le
+-- mart calcule celui d'une commune, sur les sommes des communes).
 with
-source as (
-    select * from marts.population
-    -- the latest millésime holding this chart's figures (or why they are missing):
-    -- a newer one may carry only the legal populations so far
-    where millesime = (
-        select max(millesime) from marts.population
-        where code_commune = $code_commune
-            and (naissances_periode is not null or raison(raisons_absence, 'naissances_periode') is not null)
+effectifs as (
+    select * from effectifs(
+        $code_commune,
+        'marts.population',
+        ['naissances_periode', 'deces_periode', 'population', 'population_6_ans_avant']
     )
 ),
 
 territoires as (
     select
         millesime,
-        nom_commune as territoire,
-        1 as ordre_territoire,
-        naissances_periode,
-        deces_periode,
-        (population + population_6_ans_avant) / 2 as population_moyenne,
-        raisons_absence
-    from source
-    where code_commune = $code_commune
-    union all
-    select
-        any_value(millesime),
-        'Ensemble de la MEL',
-        2,
-        somme_complete(naissances_periode),
-        somme_complete(deces_periode),
-        (somme_complete(population) + somme_complete(population_6_ans_avant)) / 2,
-        null
-    from source
-    where is_mel
+        territoire,
+        ordre_territoire,
+        max(effectif) filter (where variable = 'naissances_periode') as naissances,
+        max(effectif) filter (where variable = 'deces_periode') as deces,
+        (
+            max(effectif) filter (where variable = 'population')
+            + max(effectif) filter (where variable = 'population_6_ans_avant')
+        ) / 2 as population_moyenne,
+        max(raison) filter (where variable = 'naissances_periode') as raison_naissances,
+        max(raison) filter (where variable = 'deces_periode') as raison_deces
+    from effectifs
+    group by millesime, territoire, ordre_territoire
 ),
 
 final as (
@@ -45,13 +35,13 @@ final as (
         taux.categorie,
         taux.ordre,
         round(1000 * taux.evenements / 6 / nullif(population_moyenne, 0), 1) as valeur,
-        raison(raisons_absence, taux.variable) as raison_absence
+        taux.raison_absence
     from territoires
     cross join lateral (
         values
-            (1, 'Naissances', 'naissances_periode', naissances_periode),
-            (2, 'Décès', 'deces_periode', deces_periode)
-    ) as taux (ordre, categorie, variable, evenements)
+            (1, 'Naissances', naissances, raison_naissances),
+            (2, 'Décès', deces, raison_deces)
+    ) as taux (ordre, categorie, evenements, raison_absence)
 )
 
 select * from final

@@ -9,7 +9,7 @@ import re
 import altair as alt
 import vl_convert
 
-from tasks.citizen_site.data import MEL, ChartData
+from tasks.citizen_site.data import MEL, UNAVAILABLE, ChartData
 
 # Contrast against white above 4.5:1 for both (WCAG AA for text, so for bars too).
 COMMUNE_COLOUR = "#000091"
@@ -27,7 +27,8 @@ def render_svg(data: ChartData) -> str:
 
 
 def build_chart(data: ChartData) -> alt.Chart:
-    frame = _frame(data)
+    # A line keeps its missing years, so that it breaks there instead of joining them.
+    frame = _frame(data, keep_unavailable=data.chart.type == "courbe")
     draw = {"barres": _bars, "colonnes": _columns, "courbe": _line}[data.chart.type]
     return (
         draw(frame, data)
@@ -55,7 +56,7 @@ def describe(data: ChartData) -> str:
     return f"{data.chart.titre} ({data.chart.unite}). " + ". ".join(parts) + "."
 
 
-def _frame(data: ChartData) -> alt.Data:
+def _frame(data: ChartData, keep_unavailable: bool) -> alt.Data:
     rows = [
         {
             "territoire": p.territoire,
@@ -68,7 +69,7 @@ def _frame(data: ChartData) -> alt.Data:
             "absent": p.valeur is None,
         }
         for p in data.points
-        if p.valeur is not None or p.raison_absence
+        if p.valeur is not None or p.raison_absence or keep_unavailable
     ]
     return alt.Data(values=rows)
 
@@ -137,15 +138,28 @@ def _columns(frame: alt.Data, data: ChartData) -> alt.LayerChart:
 def _line(frame: alt.Data, data: ChartData) -> alt.LayerChart:
     x = alt.X("ordre:Q", title=None, scale=alt.Scale(zero=False), axis=alt.Axis(format="d"))
     y = alt.Y("valeur:Q", title=data.chart.unite, axis=alt.Axis(format=_number_format(data)))
-    present = alt.Chart(frame).transform_filter("!datum.absent").encode(x=x, y=y)
-    line = present.mark_line(strokeWidth=2.5).encode(color=_colour(data))
-    points = present.mark_point(filled=True, size=50).encode(color=_colour(data))
-    return alt.layer(line, points).properties(height=280)
+    base = alt.Chart(frame).encode(x=x)
+    line = base.mark_line(strokeWidth=2.5).encode(y=y, color=_colour(data))
+    points = (
+        base.transform_filter("!datum.absent")
+        .mark_point(filled=True, size=50)
+        .encode(y=y, color=_colour(data))
+    )
+    # A year whose value the source explains away is named at the foot of the chart.
+    absent = (
+        base.transform_filter(f"datum.absent && datum.libelle != '{UNAVAILABLE}'")
+        .mark_text(angle=270, align="left", dy=4, fontSize=11, fontStyle="italic")
+        .encode(y="position:Q", text="libelle:N", color=alt.value(TEXT_COLOUR))
+    )
+    return alt.layer(line, points, absent).properties(height=280)
 
 
 def _accessible(svg: str, data: ChartData) -> str:
     chart_id = data.chart.id
-    attributes = f' role="img" aria-labelledby="{chart_id}-titre {chart_id}-desc" focusable="false"'
+    attributes = (
+        f' role="img" aria-labelledby="{chart_id}-titre"'
+        f' aria-describedby="{chart_id}-desc" focusable="false"'
+    )
     heading = (
         f'<title id="{chart_id}-titre">{html.escape(data.chart.titre)}</title>'
         f'<desc id="{chart_id}-desc">{html.escape(describe(data))}</desc>'

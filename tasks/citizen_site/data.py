@@ -29,6 +29,7 @@ class Commune:
 
 @dataclass(frozen=True)
 class Point:
+    millesime: int | None
     territoire: str
     ordre_territoire: int
     categorie: str
@@ -60,8 +61,13 @@ class ChartData:
         return list(dict.fromkeys(name for _, name in ordered))
 
     @property
-    def masked(self) -> list[Point]:
+    def absent(self) -> list[Point]:
+        """Values the source explains the absence of (secret, not classified…)."""
         return [p for p in self.points if p.valeur is None and p.raison_absence]
+
+    @property
+    def masked(self) -> list[Point]:
+        return [p for p in self.absent if p.raison_absence == MASKED]
 
     def point(self, territoire: str, categorie: str) -> Point | None:
         for p in self.points:
@@ -77,28 +83,34 @@ class ChartData:
         return f"{number}\u202f%" if self.chart.unite.startswith("%") else number
 
     def source_line(self) -> str:
-        years = [int(c) for c in self.categories if c.isdigit()]
-        values = {
-            "millesime": self.millesime,
-            "millesime_precedent": (self.millesime or 0) - 1,
-            "millesime_debut": (self.millesime or 0) - 6,
-            "periode": f"{min(years)}-{max(years)}" if years else self.millesime,
-            "commune": self.commune.nom,
-        }
-        return "Source : " + self.chart.source.format(**values)
+        return "Source : " + self.chart.source.format(**source_values(self))
 
     def csv_text(self) -> str:
-        """The chart's own numbers: comma-separated, decimal point, UTF-8."""
+        """The chart's own numbers: comma-separated, decimal point (written UTF-8 with a
+        BOM, so that a spreadsheet opened in French shows the accents)."""
         out = io.StringIO()
         writer = csv.writer(out, lineterminator="\n")
         writer.writerow(["millesime", "territoire", "categorie", "valeur", "unite", "absence"])
         for p in sorted(self.points, key=lambda p: (p.ordre, p.ordre_territoire)):
-            value = "" if p.valeur is None else repr(round(p.valeur, self.chart.decimales))
+            value = "" if p.valeur is None else f"{p.valeur:.{self.chart.decimales}f}"
             absence = "" if p.valeur is not None else (p.raison_absence or UNAVAILABLE)
             writer.writerow(
-                [self.millesime, p.territoire, p.categorie, value, self.chart.unite, absence]
+                [p.millesime, p.territoire, p.categorie, value, self.chart.unite, absence]
             )
         return out.getvalue()
+
+
+def source_values(data: ChartData) -> dict[str, object]:
+    """The placeholders of a chart's source line (registry.SOURCE_PLACEHOLDERS)."""
+    years = [int(c) for c in data.categories if c.isdigit()]
+    millesime = data.millesime
+    return {
+        "millesime": millesime or "(millésime non précisé par la source)",
+        "millesime_precedent": millesime - 1 if millesime else "",
+        "millesime_debut": millesime - 6 if millesime else "",
+        "periode": f"{min(years)}-{max(years)}" if years else millesime or "",
+        "commune": data.commune.nom,
+    }
 
 
 def open_warehouse(path: Path) -> duckdb.DuckDBPyConnection:
@@ -108,7 +120,15 @@ def open_warehouse(path: Path) -> duckdb.DuckDBPyConnection:
             where=str(path),
             action="lancez d'abord un rafraîchissement (make demo, ou opendata-mel refresh)",
         )
-    conn = duckdb.connect(str(path), read_only=True)
+    try:
+        conn = duckdb.connect(str(path), read_only=True)
+    except duckdb.IOException as error:
+        raise ConfigurationError(
+            f"Entrepôt illisible pour l'instant : {error}",
+            where=str(path),
+            action="un rafraîchissement ou un chargement est sans doute en cours : "
+            "relancez la construction du site quand il sera terminé",
+        ) from error
     conn.execute((queries_dir() / "macros.sql").read_text(encoding="utf-8"))
     return conn
 
@@ -130,19 +150,28 @@ def find_commune(conn: duckdb.DuckDBPyConnection, code: str) -> Commune:
     )
 
 
+def _query_error(chart: Chart, error: Exception) -> ConfigurationError:
+    return ConfigurationError(
+        f"La requête du graphique « {chart.titre} » échoue : {error}",
+        where=str(chart.query_path),
+        action="corrigez la requête ; elle doit rendre les colonnes "
+        + ", ".join((*_COLUMNS, "raison_absence")),
+    )
+
+
 def read_chart(conn: duckdb.DuckDBPyConnection, chart: Chart, commune: Commune) -> ChartData:
     sql = chart.query_path.read_text(encoding="utf-8")
     try:
         result = conn.execute(sql, {"code_commune": commune.code})
         names = [column[0] for column in result.description]
         rows = result.fetchall()
+    except duckdb.CatalogException as error:
+        if "Table with name" not in str(error):
+            raise _query_error(chart, error) from error
+        # A mart built only once its source is loaded (observatoire…): nothing to draw yet.
+        return ChartData(chart, commune, None, ())
     except duckdb.Error as error:
-        raise ConfigurationError(
-            f"La requête du graphique « {chart.titre} » échoue : {error}",
-            where=str(chart.query_path),
-            action="corrigez la requête ; elle doit rendre les colonnes "
-            + ", ".join((*_COLUMNS, "raison_absence")),
-        ) from error
+        raise _query_error(chart, error) from error
     missing = [c for c in (*_COLUMNS, "raison_absence") if c not in names]
     if missing:
         raise ConfigurationError(
@@ -154,6 +183,7 @@ def read_chart(conn: duckdb.DuckDBPyConnection, chart: Chart, commune: Commune) 
     records = [dict(zip(names, row, strict=True)) for row in rows]
     points = tuple(
         Point(
+            millesime=r["millesime"],
             territoire=r["territoire"],
             ordre_territoire=int(r["ordre_territoire"]),
             categorie=str(r["categorie"]),

@@ -111,6 +111,7 @@ def write_site(
     sections: list[SectionView],
     generated: datetime,
     banner: str | None = None,
+    communes_mel: int = 95,
 ) -> list[Path]:
     """Write the commune's pages into out_dir (replacing a previous build) and return
     the files written."""
@@ -126,6 +127,7 @@ def write_site(
         "millesimes": millesimes(sections),
         "banner": banner,
         "masked_label": MASKED,
+        "communes_mel": communes_mel,
     }
     templates = _templates()
     (staging / "index.html").write_text(
@@ -135,7 +137,7 @@ def write_site(
         page = templates.get_template("section.html.j2").render(**context, current=section)
         (staging / section.file_name).write_text(page, encoding="utf-8")
         for view in section.charts:
-            (staging / view.csv_name).write_text(view.data.csv_text(), encoding="utf-8")
+            (staging / view.csv_name).write_text(view.data.csv_text(), encoding="utf-8-sig")
     # Swap in the complete build only: a failure above leaves the previous site whole.
     shutil.rmtree(out_dir, ignore_errors=True)
     staging.rename(out_dir)

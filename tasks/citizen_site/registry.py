@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -12,6 +13,8 @@ from tasks.errors import ConfigurationError
 from tasks.settings import PROJECT_ROOT
 
 CHART_TYPES = ("barres", "colonnes", "courbe")
+SOURCE_PLACEHOLDERS = ("millesime", "millesime_precedent", "millesime_debut", "periode", "commune")
+_ID = re.compile(r"^[a-z][a-z0-9_]*$")
 _REQUIRED = ("id", "titre", "phrase", "unite", "type", "source")
 
 
@@ -111,6 +114,21 @@ def _chart(item: dict, path: Path) -> Chart:
         note=" ".join(item["note"].split()) if item.get("note") else None,
         categorie=item.get("categorie") or "Catégorie",
     )
+    if not _ID.match(chart.id):
+        raise ConfigurationError(
+            f"Graphique « {chart.id} » : identifiant invalide",
+            where=str(path),
+            action="lettres minuscules sans accent, chiffres et _ (c'est aussi le nom de "
+            "sa requête et de son fichier CSV), par exemple logement_types",
+        )
+    try:
+        chart.source.format(**dict.fromkeys(SOURCE_PLACEHOLDERS, 2022))
+    except (KeyError, IndexError, ValueError) as error:
+        raise ConfigurationError(
+            f"Graphique « {chart.id} » : ligne de source invalide ({error})",
+            where=str(path),
+            action="n'utilisez que " + ", ".join(f"{{{n}}}" for n in SOURCE_PLACEHOLDERS),
+        ) from error
     if chart.type not in CHART_TYPES:
         raise ConfigurationError(
             f"Graphique « {chart.id} » : type « {chart.type} » inconnu",

@@ -34,7 +34,8 @@ def build_commune_site(
     banner: str | None,
 ) -> tuple[Path, list[SectionView]]:
     views = [v for s in sections if (v := _section_view(conn, s, commune, catalog, env))]
-    write_site(out_dir / commune.code, commune, views, generated, banner)
+    count = len(mel_communes(conn))
+    write_site(out_dir / commune.code, commune, views, generated, banner, communes_mel=count)
     return out_dir / commune.code / "index.html", views
 
 

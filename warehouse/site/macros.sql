@@ -15,7 +15,7 @@ create or replace temp macro raison(raisons, variable) as
 create or replace temp macro part(x, total) as round(100 * x / nullif(total, 0), 1);
 
 -- Les effectifs de quelques variables d'un mart du recensement pour une commune et pour
--- toute la MEL (somme des 95 communes, seulement si toutes la renseignent), au dernier
+-- toute la MEL (somme des communes, seulement si toutes la renseignent), au dernier
 -- millésime où la commune a la première variable (ou la raison de son absence) : un
 -- millésime plus récent peut n'avoir encore que les populations légales.
 -- Une ligne par territoire et variable : millesime, territoire, ordre_territoire,
@@ -52,7 +52,16 @@ select millesime, nom_commune as territoire, 1 as ordre_territoire, variable, ef
 from valeurs
 where code_commune = code and millesime = (select millesime from dernier)
 union all
-select millesime, 'Ensemble de la MEL', 2, variable, somme_complete(effectif), null
+select
+    millesime,
+    'Ensemble de la MEL',
+    2,
+    variable,
+    somme_complete(effectif),
+    case
+        when count(effectif) between 1 and count(*) - 1
+            then 'non calculable : ' || (count(*) - count(effectif)) || ' commune(s) sans ce chiffre'
+    end
 from valeurs
 where is_mel and millesime = (select millesime from dernier)
 group by millesime, variable;

@@ -10,7 +10,7 @@ final as (
             {ordre: 1, categorie: 'Propriétaires', variable: 'rp_proprietaires', total: 'residences_principales'},
             {ordre: 2, categorie: 'Locataires', variable: 'rp_locataires', total: 'residences_principales'},
             {ordre: 3, categorie: 'dont locataires d''un HLM', variable: 'rp_hlm', total: 'residences_principales'},
-            {ordre: 4, categorie: 'Logés gratuitement', variable: 'rp_loges_gratuitement', total: 'residences_principales'}
+            {ordre: 4, categorie: 'Occupants logés gratuitement', variable: 'rp_loges_gratuitement', total: 'residences_principales'}
         ]
     )
 )

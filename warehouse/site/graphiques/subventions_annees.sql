@@ -5,10 +5,15 @@ source as (
     where code_commune = $code_commune
 ),
 
+commune as (
+    select nom_commune from marts.communes
+    where code_commune = $code_commune and type_commune = 'commune-actuelle'
+),
+
 final as (
     select
-        max(annee) over () as millesime,
-        any_value(nomattribuant) as territoire,
+        annee as millesime,
+        (select nom_commune from commune) as territoire,
         1 as ordre_territoire,
         cast(annee as varchar) as categorie,
         annee as ordre,

@@ -7,10 +7,14 @@ source as (
     qualify annee = max(annee) over ()
 ),
 
+commune as (
+    select nom_commune from marts.communes
+    where code_commune = $code_commune and type_commune = 'commune-actuelle'
+),
+
 par_association as (
     select
         annee,
-        any_value(nomattribuant) as attribuant,
         nombeneficiaire,
         sum(montant) as montant
     from source
@@ -20,7 +24,7 @@ par_association as (
 final as (
     select
         annee as millesime,
-        attribuant as territoire,
+        (select nom_commune from commune) as territoire,
         1 as ordre_territoire,
         nombeneficiaire as categorie,
         row_number() over (order by montant desc, nombeneficiaire) as ordre,

@@ -138,9 +138,14 @@ def write_site(
         (staging / section.file_name).write_text(page, encoding="utf-8")
         for view in section.charts:
             (staging / view.csv_name).write_text(view.data.csv_text(), encoding="utf-8-sig")
-    # Swap in the complete build only: a failure above leaves the previous site whole.
-    shutil.rmtree(out_dir, ignore_errors=True)
+    # Swap in the complete build only: a failure above leaves the previous site whole,
+    # and the old folder is moved aside before the new one takes its name.
+    previous = out_dir.with_name(out_dir.name + ".precedent")
+    shutil.rmtree(previous, ignore_errors=True)
+    if out_dir.exists():
+        out_dir.rename(previous)
     staging.rename(out_dir)
+    shutil.rmtree(previous, ignore_errors=True)
     return sorted(out_dir.rglob("*.*"))
 
 

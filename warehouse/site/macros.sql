@@ -95,3 +95,29 @@ from choisies
 inner join effectifs on effectifs.variable = choisies.variable
 inner join effectifs as totaux
     on totaux.variable = choisies.total and totaux.territoire = effectifs.territoire;
+
+-- Un indicateur de l'Observatoire des territoires pour une commune, ensemble et par sexe,
+-- à la dernière extraction et à sa dernière année (l'export CSV n'en donne aucune : ses
+-- seules valeurs). Pas de chiffre pour toute la MEL : l'export ne donne que des parts
+-- communales, qui ne s'additionnent pas.
+create or replace temp macro par_sexe(code, mart, indicateur) as table
+with
+source as (
+    -- the mart as a parameter: bound when called, so that the macro can be created
+    -- before the mart exists (it is built once its source is loaded)
+    select * from query_table(mart)
+    where code_commune = code and code_indicateur = indicateur
+    qualify millesime_extraction = max(millesime_extraction) over ()
+)
+
+select
+    annee as millesime,
+    nom_commune as territoire,
+    1 as ordre_territoire,
+    case sexe when 'femmes' then 'Femmes' when 'hommes' then 'Hommes' else 'Ensemble' end
+        as categorie,
+    case sexe when 'femmes' then 2 when 'hommes' then 3 else 1 end as ordre,
+    valeur,
+    raison_absence
+from source
+qualify annee is not distinct from max(annee) over ();

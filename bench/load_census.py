@@ -53,7 +53,7 @@ def build_files(communes: int, width: int, folder: Path) -> dict[str, list[tuple
     """One zip per base-cc source and registered millésime, written by DuckDB."""
     import duckdb
 
-    from tasks.registry import load_registry
+    from tasks.sources.registry import load_registry
 
     registry = load_registry()
     conn = duckdb.connect()
@@ -92,9 +92,10 @@ MARTS = {
 
 
 def run_duckdb(files: dict[str, list[tuple[int, Path]]]) -> int:
-    from tasks import load, models
-    from tasks.registry import load_registry
-    from tasks.warehouse import connect
+    from tasks.sources import load
+    from tasks.sources.registry import load_registry
+    from tasks.transform import models
+    from tasks.transform.warehouse import connect
 
     registry = load_registry()
     folder = next(iter(files.values()))[0][1].parent
@@ -126,7 +127,7 @@ def run_duckdb(files: dict[str, list[tuple[int, Path]]]) -> int:
 
 
 def _raw(source_id: str, millesime: int, path: Path):
-    from tasks.raw_store import RawFile, sha256_of
+    from tasks.sources.raw_store import RawFile, sha256_of
 
     return RawFile(
         source_id,
@@ -144,7 +145,7 @@ def run_pandas(files: dict[str, list[tuple[int, Path]]]) -> int:
     import numpy as np
     import pandas as pd
 
-    from tasks.registry import load_registry, resolve_template
+    from tasks.sources.registry import load_registry, resolve_template
 
     registry = load_registry()
     passage = _passage()

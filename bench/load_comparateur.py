@@ -41,9 +41,10 @@ def build_file(communes: int, folder: Path) -> Path:
 def run_duckdb(path: Path) -> int:
     import duckdb
 
-    from tasks import load, models
-    from tasks.raw_store import RawFile, sha256_of
-    from tasks.registry import load_registry
+    from tasks.sources import load
+    from tasks.sources.raw_store import RawFile, sha256_of
+    from tasks.sources.registry import load_registry
+    from tasks.transform import models
 
     registry = load_registry()
     raw = RawFile(

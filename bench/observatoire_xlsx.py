@@ -59,8 +59,8 @@ def build(communes: int, years: int, folder: Path) -> tuple[Path, Path]:
 def measure(kind: str, path: Path, queue) -> None:
     import dataclasses
 
-    from tasks import indicators
-    from tasks.registry import load_registry
+    from tasks.sources import indicators
+    from tasks.sources.registry import load_registry
 
     source = load_registry().sources["odt_indicateurs"]
     indicateur = next(item for item in source.indicateurs if item.code == CODE)

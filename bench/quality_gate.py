@@ -30,9 +30,10 @@ from load_census import SAMPLES, _peak_mb, _raw, build_files, in_fresh_process  
 
 
 def build_warehouse(files: dict, warehouse: Path) -> dict[str, int]:
-    from tasks import load, models
-    from tasks.registry import load_registry
-    from tasks.warehouse import connect
+    from tasks.sources import load
+    from tasks.sources.registry import load_registry
+    from tasks.transform import models
+    from tasks.transform.warehouse import connect
 
     registry = load_registry()
     conn = connect(warehouse)
@@ -60,8 +61,9 @@ def build_warehouse(files: dict, warehouse: Path) -> dict[str, int]:
 def measure(warehouse: Path, docs: Path | None, queue: mp.Queue) -> None:
     import duckdb
 
-    from tasks import models, quality
-    from tasks.catalog import load_catalog
+    from tasks.publication.catalog import load_catalog
+    from tasks.quality import gate as quality
+    from tasks.transform import models
 
     start = time.perf_counter()
     every = models.discover()

@@ -33,12 +33,12 @@ def main() -> None:
     parser.add_argument("--communes", type=int, default=95)
     args = parser.parse_args()
 
-    from tasks.catalog import load_catalog
     from tasks.citizen_site.charts import render_svg
     from tasks.citizen_site.data import mel_communes, open_warehouse, read_chart
     from tasks.citizen_site.pages import ChartView, SectionView, dataset_for, write_site
     from tasks.citizen_site.registry import load_sections
-    from tasks.settings import Settings
+    from tasks.core.settings import Settings
+    from tasks.publication.catalog import load_catalog
 
     sections, catalog = load_sections(), load_catalog()
     spent = {"requêtes": 0.0, "SVG": 0.0, "pages": 0.0}

@@ -150,7 +150,7 @@ def measure_validation(kind: str, path: Path, queue) -> None:
     import frictionless
     from frictionless import Schema
 
-    from tasks.subventions.validation import validate
+    from tasks.quality.schema.validate import validate
 
     start = time.perf_counter()
     if kind == "nous":

@@ -160,9 +160,9 @@ def _site(args: argparse.Namespace) -> int:
 def _subventions_check(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from tasks.errors import OpenDataError
+    from tasks.core.errors import OpenDataError
+    from tasks.quality.schema.validate import validate
     from tasks.subventions.config import load_config
-    from tasks.subventions.validation import validate
 
     try:
         config = load_config()
@@ -238,7 +238,7 @@ def _publish(args: argparse.Namespace) -> int:
 def _run(what: str, call) -> int:
     for key, value in _PREFECT_DEFAULTS.items():
         os.environ.setdefault(key, value)
-    from tasks.errors import OpenDataError
+    from tasks.core.errors import OpenDataError
 
     try:
         result = call()
@@ -254,11 +254,11 @@ def _listed(value: str | None) -> list[str] | None:
 
 
 def _millesimes(args: argparse.Namespace) -> int:
-    from tasks.discovery import Catalogues, discover
-    from tasks.errors import OpenDataError
-    from tasks.http_client import SourceClient
-    from tasks.registry import load_registry
-    from tasks.settings import Settings
+    from tasks.core.errors import OpenDataError
+    from tasks.core.settings import Settings
+    from tasks.sources.client import SourceClient
+    from tasks.sources.discovery import Catalogues, discover
+    from tasks.sources.registry import load_registry
 
     try:
         registry = load_registry()
@@ -285,8 +285,8 @@ def _millesimes(args: argparse.Namespace) -> int:
 def _qualite(args: argparse.Namespace) -> int:
     import duckdb
 
-    from tasks.quality_report import latest_report
-    from tasks.settings import Settings
+    from tasks.core.settings import Settings
+    from tasks.quality.history import latest_report
 
     warehouse = Settings.from_env().warehouse
     if not warehouse.exists():
@@ -308,7 +308,7 @@ def _qualite(args: argparse.Namespace) -> int:
 def _sql(args: argparse.Namespace) -> int:
     import duckdb
 
-    from tasks.settings import Settings
+    from tasks.core.settings import Settings
 
     warehouse = Settings.from_env().warehouse
     if not warehouse.exists():

@@ -7,16 +7,16 @@ from typing import Literal
 from prefect import flow, get_run_logger
 from prefect.artifacts import create_markdown_artifact
 
-from tasks.catalog import load_catalog
-from tasks.errors import ConfigurationError
-from tasks.pipeline import check_quality, marts_awaiting_data
-from tasks.publish_report import PublicationReport
-from tasks.publish_tasks import check_api_key, plan_folder, publish_dataset
-from tasks.quality import Outcome
-from tasks.registry import load_registry
-from tasks.report import reported_failure
-from tasks.settings import Settings
-from tasks.warehouse import locked
+from tasks.core.errors import ConfigurationError
+from tasks.core.settings import Settings
+from tasks.publication.catalog import load_catalog
+from tasks.publication.plan import PublicationReport
+from tasks.publication.steps import check_api_key, plan_folder, publish_dataset
+from tasks.quality.gate import Outcome
+from tasks.refresh.steps import check_quality, marts_awaiting_data
+from tasks.refresh.summary import reported_failure
+from tasks.sources.registry import load_registry
+from tasks.transform.warehouse import locked
 
 
 @flow(name="publish")

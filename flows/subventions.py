@@ -14,11 +14,11 @@ from typing import Literal
 from prefect import flow, get_run_logger
 
 from flows.publish import publish
-from tasks.errors import ConfigurationError
-from tasks.pipeline import enforce_quality, record_quality
-from tasks.publish_report import PublicationReport
-from tasks.report import reported_failure
-from tasks.settings import Settings
+from tasks.core.errors import ConfigurationError
+from tasks.core.settings import Settings
+from tasks.publication.plan import PublicationReport
+from tasks.refresh.steps import enforce_quality, record_quality
+from tasks.refresh.summary import reported_failure
 from tasks.subventions.config import load_config
 from tasks.subventions.steps import (
     assemble,
@@ -30,7 +30,7 @@ from tasks.subventions.steps import (
     read_documents,
     write_report,
 )
-from tasks.warehouse import candidate, locked
+from tasks.transform.warehouse import candidate, locked
 
 
 @dataclass

@@ -12,7 +12,8 @@ from prefect import flow, get_run_logger
 from prefect.artifacts import create_markdown_artifact
 
 from flows.publish import publish
-from tasks.pipeline import (
+from tasks.core.settings import Settings
+from tasks.refresh.steps import (
     build_models,
     check_quality,
     commit_exports,
@@ -26,10 +27,9 @@ from tasks.pipeline import (
     report_quality,
     stage_exports,
 )
-from tasks.registry import load_registry
-from tasks.report import Summary, reported_failure, summarize
-from tasks.settings import Settings
-from tasks.warehouse import candidate, locked
+from tasks.refresh.summary import Summary, reported_failure, summarize
+from tasks.sources.registry import load_registry
+from tasks.transform.warehouse import candidate, locked
 
 
 @flow(name="yearly_refresh", log_prints=True)

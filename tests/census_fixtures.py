@@ -28,8 +28,8 @@ import json
 import zipfile
 from pathlib import Path
 
-from tasks.mirror import mirror_relative_path
-from tasks.registry import load_registry, resolve_template
+from tasks.sources.mirror import mirror_relative_path
+from tasks.sources.registry import load_registry, resolve_template
 
 ROOT = Path(__file__).resolve().parents[1]
 CATALOGUE = ROOT / "samples" / "reference" / "melodi_catalog_summary_2026-01-06.json"

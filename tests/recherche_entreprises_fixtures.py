@@ -21,7 +21,7 @@ from pathlib import Path
 
 from stdnum import luhn
 
-from tasks.mirror import mirror_relative_path
+from tasks.sources.mirror import mirror_relative_path
 from tasks.subventions.entreprises import PER_PAGE, search_url, siren_url
 
 BASE_URL = "https://recherche-entreprises.api.gouv.fr/search"

@@ -28,8 +28,8 @@ import functools
 import io
 from pathlib import Path
 
-from tasks.mirror import mirror_relative_path
-from tasks.registry import load_registry
+from tasks.sources.mirror import mirror_relative_path
+from tasks.sources.registry import load_registry
 from tests.census_fixtures import PARIS, base_cc_values, mel_codes
 
 ROOT = Path(__file__).resolve().parents[1]

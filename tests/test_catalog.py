@@ -7,8 +7,8 @@ import shutil
 import pytest
 import yaml
 
-from tasks.catalog import load_catalog, record_dataset_id
-from tasks.errors import ConfigurationError
+from tasks.core.errors import ConfigurationError
+from tasks.publication.catalog import load_catalog, record_dataset_id
 from tests.conftest import ROOT
 
 

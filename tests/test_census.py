@@ -14,14 +14,14 @@ import duckdb
 import pytest
 
 from flows.yearly_refresh import yearly_refresh
-from tasks import load
-from tasks.discovery import Catalogues, discover
-from tasks.errors import ConfigurationError, InvalidData, LayoutChanged, QualityGateFailed
-from tasks.http_client import SourceClient
-from tasks.mirror import mirror_relative_path
-from tasks.raw_store import RawFile
-from tasks.registry import REGISTRY_PATH, load_registry
-from tasks.settings import Settings
+from tasks.core.errors import ConfigurationError, InvalidData, LayoutChanged, QualityGateFailed
+from tasks.core.settings import Settings
+from tasks.sources import load
+from tasks.sources.client import SourceClient
+from tasks.sources.discovery import Catalogues, discover
+from tasks.sources.mirror import mirror_relative_path
+from tasks.sources.raw_store import RawFile
+from tasks.sources.registry import REGISTRY_PATH, load_registry
 from tests.census_fixtures import (
     CATALOGUE_URL,
     base_cc_values,

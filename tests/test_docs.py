@@ -7,8 +7,8 @@ import re
 from pathlib import Path
 
 from flows.cli import _parser
-from tasks.mirror import mirror_relative_path
-from tasks.settings import Settings
+from tasks.core.settings import Settings
+from tasks.sources.mirror import mirror_relative_path
 
 ROOT = Path(__file__).resolve().parents[1]
 README = (ROOT / "README.md").read_text(encoding="utf-8")

@@ -6,9 +6,9 @@ import socket
 
 import pytest
 
-from tasks.errors import SourceUnavailable
-from tasks.http_client import SourceClient
-from tasks.settings import Settings
+from tasks.core.errors import SourceUnavailable
+from tasks.core.settings import Settings
+from tasks.sources.client import SourceClient
 from tests.conftest import COMPARATEUR
 from tests.mirror_server import Scripted
 

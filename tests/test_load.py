@@ -9,11 +9,12 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from tasks import load, models
-from tasks.errors import InvalidData, InvalidFormat, LayoutChanged
-from tasks.formats import check_payload
-from tasks.raw_store import RawFile, sha256_of
-from tasks.registry import load_registry
+from tasks.core.errors import InvalidData, InvalidFormat, LayoutChanged
+from tasks.sources import load
+from tasks.sources.formats import check_payload
+from tasks.sources.raw_store import RawFile, sha256_of
+from tasks.sources.registry import load_registry
+from tasks.transform import models
 from tests.conftest import FIXTURES, SAMPLES
 
 EXTRACT = (FIXTURES / "insee" / "base_cc_comparateur_extrait.csv").read_text(encoding="utf-8")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tasks.mirror import locate, mirror_relative_path
+from tasks.sources.mirror import locate, mirror_relative_path
 
 
 def test_path_and_query_map_to_a_readable_file_name():

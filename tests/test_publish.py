@@ -18,9 +18,9 @@ import yaml
 from flows.publish import publish
 from flows.subventions import subventions
 from flows.yearly_refresh import yearly_refresh
-from tasks.datagouv import PublicationError, TransientPublicationError
-from tasks.errors import ConfigurationError, InvalidData
-from tasks.subventions.validation import validate
+from tasks.core.errors import ConfigurationError, InvalidData
+from tasks.publication.datagouv import PublicationError, TransientPublicationError
+from tasks.quality.schema.validate import validate
 from tests.conftest import COMPARATEUR, ROOT
 from tests.faulty_proxy import Fault, FaultyProxy
 from tests.subventions_fixtures import answer_report, write_documents
@@ -285,7 +285,7 @@ def test_without_a_key_the_run_is_a_dry_run_that_writes_the_plan(platform, monke
 
 
 def test_a_dataset_whose_critical_expectation_failed_is_blocked(platform):
-    from tasks.quality import Outcome
+    from tasks.quality.gate import Outcome
 
     failed = Outcome(
         "comparateur",

@@ -9,9 +9,10 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from tasks import models, quality
-from tasks.errors import ConfigurationError, QualityGateFailed
-from tasks.quality import EXPECTATIONS_DIR
+from tasks.core.errors import ConfigurationError, QualityGateFailed
+from tasks.quality import gate as quality
+from tasks.quality.gate import EXPECTATIONS_DIR
+from tasks.transform import models
 
 
 def marts() -> list[models.Model]:
@@ -205,7 +206,7 @@ def test_a_check_the_suite_declares_is_not_added_twice():
 
 
 def test_the_history_answers_since_when_a_check_fails(tmp_path):
-    from tasks import quality_report
+    from tasks.quality import history as quality_report
 
     warehouse = tmp_path / "entrepot.duckdb"
     with duckdb.connect(str(warehouse)) as conn:
@@ -239,7 +240,7 @@ def test_the_history_answers_since_when_a_check_fails(tmp_path):
 
 def test_the_report_shows_each_marts_latest_validation(tmp_path):
     """A run that validates some marts only (the subsidies flow) hides none of the others."""
-    from tasks import quality_report
+    from tasks.quality import history as quality_report
 
     present = {
         "type": "expect_column_values_to_not_be_null",

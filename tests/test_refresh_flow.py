@@ -17,7 +17,7 @@ import duckdb
 import pytest
 
 from flows.yearly_refresh import yearly_refresh
-from tasks.errors import (
+from tasks.core.errors import (
     ConfigurationError,
     InvalidData,
     InvalidFormat,
@@ -25,7 +25,7 @@ from tasks.errors import (
     OpenDataError,
     QualityGateFailed,
 )
-from tasks.registry import load_registry
+from tasks.sources.registry import load_registry
 from tests.conftest import COMPARATEUR, GEO_COMMUNES
 from tests.mirror_server import Scripted
 

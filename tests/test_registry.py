@@ -6,9 +6,9 @@ import dataclasses
 
 import pytest
 
-from tasks.errors import ConfigurationError
-from tasks.registry import load_registry, resolve_template
-from tasks.sql import SQL_DIR
+from tasks.core.errors import ConfigurationError
+from tasks.core.sql import SQL_DIR
+from tasks.sources.registry import load_registry, resolve_template
 
 
 def test_year_templates_follow_the_millesime():

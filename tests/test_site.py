@@ -17,7 +17,7 @@ import duckdb
 import pytest
 
 from flows.cli import main
-from tasks.text import french_date, french_decimal
+from tasks.core.text import french_date, french_decimal
 from tests.conftest import ROOT, SAMPLES
 from tests.mirror_server import MirrorServer
 

@@ -11,10 +11,10 @@ import duckdb
 import pytest
 
 from flows.yearly_refresh import yearly_refresh
-from tasks import indicators
-from tasks.errors import InvalidData, InvalidFormat, LayoutChanged, SourceUnavailable
-from tasks.mirror import mirror_relative_path
-from tasks.registry import load_registry
+from tasks.core.errors import InvalidData, InvalidFormat, LayoutChanged, SourceUnavailable
+from tasks.sources import indicators
+from tasks.sources.mirror import mirror_relative_path
+from tasks.sources.registry import load_registry
 from tests.census_fixtures import PARIS, mel_codes
 from tests.mirror_server import Scripted
 from tests.social_fixtures import (

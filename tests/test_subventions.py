@@ -17,11 +17,11 @@ import duckdb
 import pytest
 
 from flows.cli import main
-from tasks.errors import InvalidData
+from tasks.core.errors import InvalidData
+from tasks.quality.schema.validate import validate
 from tasks.subventions import decisions
 from tasks.subventions.model import Decision
 from tasks.subventions.steps import _documents
-from tasks.subventions.validation import validate
 from tests.conftest import ROOT
 from tests.subventions_fixtures import answer_report, write_broken_documents, write_documents
 

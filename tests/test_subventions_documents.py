@@ -15,7 +15,7 @@ from odf.table import Table as OdfTable
 from odf.table import TableCell, TableRow
 from odf.text import P
 
-from tasks.errors import InvalidFormat
+from tasks.core.errors import InvalidFormat
 from tasks.subventions.amounts import parse_amount
 from tasks.subventions.documents import Table, read_blocks
 from tasks.subventions.extraction import (

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from tasks.errors import InvalidData, InvalidFormat, SourceUnavailable
-from tasks.mirror import mirror_relative_path
+from tasks.core.errors import InvalidData, InvalidFormat, SourceUnavailable
+from tasks.sources.mirror import mirror_relative_path
 from tasks.subventions.beneficiaries import (
     ABBREVIATIONS,
     group,

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tasks.subventions.validation import AVERTISSEMENT, DATE, ERREUR, Validation, validate
+from tasks.quality.schema.validate import AVERTISSEMENT, DATE, ERREUR, Validation, validate
 
 ROOT = Path(__file__).resolve().parents[1]
 SCHEMA = ROOT / "catalog" / "schemas" / "scdl-subventions-2.1.1.json"

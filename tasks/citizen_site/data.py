@@ -11,8 +11,8 @@ from pathlib import Path
 import duckdb
 
 from tasks.citizen_site.registry import Chart, queries_dir
-from tasks.errors import ConfigurationError, InvalidData
-from tasks.text import french_decimal
+from tasks.core.errors import ConfigurationError, InvalidData
+from tasks.core.text import french_decimal
 
 MEL = "Ensemble de la MEL"
 MASKED = "secret statistique"

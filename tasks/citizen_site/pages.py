@@ -10,11 +10,11 @@ from pathlib import Path
 
 import jinja2
 
-from tasks.catalog import Catalog
 from tasks.citizen_site.charts import describe, render_svg
 from tasks.citizen_site.data import MASKED, ChartData, Commune
 from tasks.citizen_site.registry import Section, site_dir
-from tasks.text import french_date
+from tasks.core.text import french_date
+from tasks.publication.catalog import Catalog
 
 
 @dataclass(frozen=True)

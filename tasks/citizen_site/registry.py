@@ -9,8 +9,8 @@ from pathlib import Path
 
 import yaml
 
-from tasks.errors import ConfigurationError
-from tasks.settings import PROJECT_ROOT
+from tasks.core.errors import ConfigurationError
+from tasks.core.settings import PROJECT_ROOT
 
 CHART_TYPES = ("barres", "colonnes", "courbe")
 SOURCE_PLACEHOLDERS = ("millesime", "millesime_precedent", "millesime_debut", "periode", "commune")

@@ -9,10 +9,10 @@ import duckdb
 from prefect import task
 from prefect.cache_policies import NO_CACHE
 
-from tasks.catalog import Catalog
 from tasks.citizen_site.data import Commune, find_commune, mel_communes, read_chart
 from tasks.citizen_site.pages import SectionView, dataset_for, view_chart, write_site
 from tasks.citizen_site.registry import Section
+from tasks.publication.catalog import Catalog
 
 _TASK = {"cache_policy": NO_CACHE}
 

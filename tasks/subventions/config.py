@@ -9,8 +9,8 @@ from pathlib import Path
 
 import yaml
 
-from tasks.catalog import catalog_dir
-from tasks.errors import ConfigurationError
+from tasks.core.errors import ConfigurationError
+from tasks.publication.catalog import catalog_dir
 
 DEFAULT_FIELDS = (
     "objet",

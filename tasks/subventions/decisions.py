@@ -18,7 +18,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from tasks.errors import InvalidData
+from tasks.core.errors import InvalidData
 from tasks.subventions.model import Decision, Issue, Place, Reading
 
 COLUMNS = [

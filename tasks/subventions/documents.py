@@ -22,7 +22,7 @@ from docx.text.paragraph import Paragraph
 from odf import opendocument, teletype
 from odf.namespaces import OFFICENS, TABLENS, TEXTNS
 
-from tasks.errors import InvalidFormat
+from tasks.core.errors import InvalidFormat
 
 # Spreadsheets and LibreOffice tables pad rows with « 1 000 000 empty cells »: a run that
 # long is padding, not columns or rows anyone filled.

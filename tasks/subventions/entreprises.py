@@ -38,15 +38,15 @@ from urllib.parse import quote, urlencode
 
 import requests
 
-from tasks.errors import InvalidFormat, SourceUnavailable
-from tasks.http_client import (
+from tasks.core.errors import InvalidFormat, SourceUnavailable
+from tasks.sources.client import (
     RETRY_STATUSES,
     TRANSIENT_ERRORS,
     describe_error,
     retry_after,
     user_agent,
 )
-from tasks.mirror import locate
+from tasks.sources.mirror import locate
 from tasks.subventions.beneficiaries import normalise
 
 PER_PAGE = 25  # the API's maximum: a commune rarely has more homonyms than that

@@ -28,7 +28,7 @@ from pathlib import Path
 
 from stdnum.fr import siret as siret_number
 
-from tasks.errors import InvalidData
+from tasks.core.errors import InvalidData
 from tasks.subventions.beneficiaries import Group, normalise, retained_name, sort_key
 from tasks.subventions.entreprises import Candidate, EntreprisesClient, SearchRefused
 from tasks.subventions.model import Place

@@ -6,10 +6,10 @@ import hashlib
 
 import duckdb
 
-from tasks import models
-from tasks.errors import ConfigurationError, InvalidData
-from tasks.sql import read_sql
+from tasks.core.errors import ConfigurationError, InvalidData
+from tasks.core.sql import read_sql
 from tasks.subventions.scdl import Row
+from tasks.transform import models
 
 SOURCE_ID = "subventions"
 

@@ -7,11 +7,11 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
 
+from tasks.quality.schema.validate import Validation
 from tasks.subventions import beneficiaries, identifiers
 from tasks.subventions.config import CommuneSubventions
 from tasks.subventions.model import Issue, Reading, TotalCheck
 from tasks.subventions.scdl import Row, yearly_totals
-from tasks.subventions.validation import Validation
 
 _ORIGINS = {
     "api": "trouvé par l'API",

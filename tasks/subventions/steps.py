@@ -9,17 +9,17 @@ from prefect import task
 from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
 
-from tasks import quality
-from tasks.catalog import load_catalog
-from tasks.errors import InvalidData
-from tasks.settings import Settings
+from tasks.core.errors import InvalidData
+from tasks.core.settings import Settings
+from tasks.publication.catalog import load_catalog
+from tasks.quality import gate as quality
+from tasks.quality.schema.validate import validate
 from tasks.subventions import beneficiaries, decisions, identifiers, loading, scdl
 from tasks.subventions.config import CommuneSubventions, SubventionsConfig
 from tasks.subventions.extraction import apply_answers, decisions_found, read_document
 from tasks.subventions.model import Issue, Place, Reading
 from tasks.subventions.report import Build
-from tasks.subventions.validation import validate
-from tasks.warehouse import connect
+from tasks.transform.warehouse import connect
 
 _TASK = {"cache_policy": NO_CACHE}
 READABLE = {".docx", ".odt", ".xlsx", ".csv"}

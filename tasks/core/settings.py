@@ -1,0 +1,53 @@
+"""Run-time settings, read from the environment when a run starts (never at import)."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+
+
+@dataclass(frozen=True)
+class Settings:
+    warehouse: Path
+    data_dir: Path
+    mirror: str | None
+    http_timeout: float
+    http_attempts: int
+    http_backoff: float
+    http_max_wait: float
+    duckdb_memory: str = "1GB"
+
+    @property
+    def raw_dir(self) -> Path:
+        return self.data_dir / "raw"
+
+    @property
+    def outputs_dir(self) -> Path:
+        return self.data_dir / "outputs"
+
+    @property
+    def quality_docs_dir(self) -> Path:
+        """The GX Data Docs of the latest validation (static HTML)."""
+        return self.data_dir / "qualite" / "data-docs"
+
+    @classmethod
+    def from_env(cls, env: dict[str, str] | None = None) -> Settings:
+        env = dict(os.environ if env is None else env)
+        return cls(
+            warehouse=_path(env.get("OPENDATA_WAREHOUSE", "warehouse/opendata.duckdb")),
+            data_dir=_path(env.get("OPENDATA_DATA_DIR", "data")),
+            mirror=env.get("OPENDATA_MIRROR") or None,
+            http_timeout=float(env.get("OPENDATA_HTTP_TIMEOUT", "60")),
+            http_attempts=int(env.get("OPENDATA_HTTP_ATTEMPTS", "5")),
+            http_backoff=float(env.get("OPENDATA_HTTP_BACKOFF", "2")),
+            http_max_wait=float(env.get("OPENDATA_HTTP_MAX_WAIT", "120")),
+            duckdb_memory=env.get("OPENDATA_DUCKDB_MEMORY", "1GB"),
+        )
+
+
+def _path(value: str) -> Path:
+    path = Path(value).expanduser()
+    return path if path.is_absolute() else PROJECT_ROOT / path

@@ -1,0 +1,210 @@
+"""A small adapter on requests for the data.gouv.fr API (udata), and nothing more.
+
+Idempotent reads and PUTs are retried on connection errors and 5xx. POSTs (create a
+dataset, upload a new file) are never retried here: after a failure the publisher
+reads the remote state again and finds what the POST may have created, so that a
+retried step never leaves a duplicate. The API key travels in a header only: it is
+never logged nor put in a message.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any
+
+import requests
+
+from tasks.core.errors import OpenDataError
+from tasks.sources.client import user_agent
+
+log = logging.getLogger(__name__)
+
+
+class PublicationError(OpenDataError):
+    title = "Publication sur data.gouv.fr refusée"
+
+
+class TransientPublicationError(PublicationError):
+    title = "data.gouv.fr momentanément indisponible"
+
+
+class DataGouvClient:
+    def __init__(
+        self,
+        api: str,
+        api_key: str | None,
+        *,
+        attempts: int = 4,
+        backoff: float = 2.0,
+        timeout: float = 120.0,
+    ):
+        self.api = api.rstrip("/")
+        self.attempts, self.backoff, self.timeout = max(1, attempts), backoff, timeout
+        self.session = requests.Session()
+        self.session.headers["User-Agent"] = user_agent()
+        if api_key:
+            self.session.headers["X-API-KEY"] = api_key
+
+    # Datasets -------------------------------------------------------------------------
+    def dataset(self, dataset_id: str) -> dict | None:
+        """The dataset, or None when it does not exist (any more)."""
+        try:
+            return self._call("GET", f"/datasets/{dataset_id}/", retry=True)
+        except PublicationError as error:
+            if getattr(error, "status", None) in {404, 410}:
+                return None
+            raise
+
+    def organization_datasets(self, organization: str) -> list[dict]:
+        found, page = [], 1
+        while True:
+            answer = self._call(
+                "GET",
+                f"/organizations/{organization}/datasets/?page={page}&page_size=100",
+                retry=True,
+            )
+            found += answer.get("data", [])
+            if not answer.get("next_page"):
+                return found
+            page += 1
+
+    def create_dataset(self, payload: dict) -> dict:
+        return self._call("POST", "/datasets/", json=payload, retry=False)
+
+    def update_dataset(self, dataset_id: str, payload: dict) -> dict:
+        return self._call("PUT", f"/datasets/{dataset_id}/", json=payload, retry=True)
+
+    # Resources ------------------------------------------------------------------------
+    def upload_new(self, dataset_id: str, filename: str, content: bytes) -> dict:
+        return self._call(
+            "POST", f"/datasets/{dataset_id}/upload/", files=_file(filename, content), retry=False
+        )
+
+    def replace_file(
+        self, dataset_id: str, resource_id: str, filename: str, content: bytes
+    ) -> dict:
+        # Same resource, same bytes: sending it twice leaves the same state.
+        return self._call(
+            "POST",
+            f"/datasets/{dataset_id}/resources/{resource_id}/upload/",
+            files=_file(filename, content),
+            retry=True,
+        )
+
+    def update_resource(self, dataset_id: str, resource_id: str, payload: dict) -> dict:
+        return self._call(
+            "PUT", f"/datasets/{dataset_id}/resources/{resource_id}/", json=payload, retry=True
+        )
+
+    # Transport ------------------------------------------------------------------------
+    def _call(self, method: str, path: str, *, retry: bool, **kwargs: Any) -> dict:
+        url = self.api + path
+        attempts = self.attempts if retry else 1
+        for attempt in range(1, attempts + 1):
+            problem = self._send(method, url, **kwargs)
+            if isinstance(problem, requests.Response):
+                return problem.json() if problem.content else {}
+            if attempt < attempts:
+                wait = self.backoff * 2 ** (attempt - 1)
+                log.warning(
+                    "%s %s : %s (tentative %d/%d), nouvel essai dans %.1f s",
+                    method,
+                    path,
+                    problem,
+                    attempt,
+                    attempts,
+                    wait,
+                )
+                time.sleep(wait)
+        raise TransientPublicationError(
+            f"{method} {path} : {problem}",
+            where=self.api,
+            action="relancez la publication plus tard : elle reprend là où elle s'est arrêtée, "
+            "sans créer de doublon",
+        )
+
+    def _send(self, method: str, url: str, **kwargs: Any) -> requests.Response | str:
+        """The response when it is a success; a description when it is worth a retry."""
+        files = kwargs.pop("files", None)
+        try:
+            response = self.session.request(
+                method, url, timeout=self.timeout, files=files() if files else None, **kwargs
+            )
+        except (requests.ConnectionError, requests.Timeout) as error:
+            return f"connexion impossible ({error.__class__.__name__})"
+        except requests.RequestException as error:
+            # Only the class name: some messages of requests quote header values.
+            raise PublicationError(
+                f"requête impossible ({error.__class__.__name__})",
+                where=url.split("/api/1", 1)[0],
+                action="vérifiez l'adresse de l'API dans catalog/publication.yaml et la clé",
+            ) from None
+        if response.status_code >= 500:
+            return f"HTTP {response.status_code}"
+        if response.status_code >= 400:
+            raise _refused(method, url, response)
+        return response
+
+
+def _fields(errors: dict) -> str:
+    """{'spatial': {'zones': ['Unknown geoid(s): x']}} -> 'spatial.zones : Unknown geoid(s): x'."""
+    parts = []
+    for name, value in errors.items():
+        if isinstance(value, dict):
+            parts += [f"{name}.{inner}" for inner in _fields(value).split(" ; ") if inner]
+        else:
+            messages = value if isinstance(value, list) else [value]
+            parts.append(f"{name} : {', '.join(str(m) for m in messages)}")
+    return " ; ".join(parts)
+
+
+def _file(filename: str, content: bytes):
+    # A factory: each attempt sends a fresh multipart body.
+    return lambda: {"file": (filename, content)}
+
+
+def _refused(method: str, url: str, response: requests.Response) -> PublicationError:
+    status = response.status_code
+    try:
+        body = response.json()
+    except ValueError:
+        body = {}
+    errors = body.get("errors") if isinstance(body.get("errors"), dict) else {}
+    detail = body.get("message") or _fields(errors) or response.text[:300]
+    hints = {
+        401: (
+            "clé d'API refusée (invalide ou expirée)",
+            "vérifiez la clé de cet environnement (DATAGOUV_API_KEY_DEMO / _PROD ou le bloc "
+            "Prefect Secret) : les clés de demo.data.gouv.fr ne valent pas en production",
+        ),
+        403: (
+            "droits insuffisants sur cet objet",
+            "le compte de la clé doit être membre (administrateur ou éditeur) de "
+            "l'organisation qui publie ; vérifiez `organisations` dans catalog/publication.yaml",
+        ),
+        400: (
+            f"métadonnées refusées : {detail}",
+            "corrigez la fiche (catalog/fiches/) : zone spatiale, licence ou fréquence inconnue "
+            "de data.gouv.fr, mot-clé trop court…",
+        ),
+        404: ("objet introuvable", "vérifiez l'identifiant dans la fiche ou l'organisation"),
+        410: (
+            "le jeu de données a été supprimé sur data.gouv.fr",
+            "retirez son identifiant de la fiche pour en créer un nouveau",
+        ),
+    }
+    if status == 400 and "organization" in errors:
+        hints[400] = (
+            f"organisation refusée : {detail}",
+            "le compte de la clé doit être membre (administrateur ou éditeur) de "
+            "l'organisation qui publie ; vérifiez `organisations` dans catalog/publication.yaml",
+        )
+    what, action = hints.get(status, (f"erreur HTTP {status} : {detail}", "voir le détail"))
+    error = PublicationError(
+        f"{what} (HTTP {status}, {method} {url.split('/api/1', 1)[-1]})",
+        where=url.split("/api/1", 1)[0],
+        action=action,
+    )
+    error.status = status
+    return error

@@ -1,0 +1,361 @@
+"""Publish only what changed: plan, then reconcile each dataset with data.gouv.fr.
+
+Every step can be re-run: a dataset is found by its id or by its `extras` key before
+one is created, a resource by its key, its recorded id, or its file name and sha1
+before one is uploaded; an unchanged file (same sha1 as the remote checksum) is
+never sent again, and metadata are sent only when they differ.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from dataclasses import dataclass, field
+
+import duckdb
+
+from tasks.publication import changelog
+from tasks.publication.datagouv import DataGouvClient, PublicationError, TransientPublicationError
+from tasks.publication.prepare import (
+    KEY_EXTRA,
+    RESOURCE_EXTRA,
+    Prepared,
+    Record,
+    Resource,
+    fingerprint,
+)
+
+log = logging.getLogger(__name__)
+
+CREATE, UPDATE, UNCHANGED, BLOCKED = "créer", "mettre à jour les métadonnées", "inchangé", "bloqué"
+UPLOAD, REPLACE, METADATA = "téléverser", "remplacer le fichier", "mettre à jour la description"
+_RETRIES = 3
+
+
+@dataclass
+class ResourcePlan:
+    key: str
+    filename: str
+    action: str
+    changes: str | None = None
+
+
+@dataclass
+class DatasetPlan:
+    key: str
+    title: str
+    action: str
+    dataset_id: str | None = None
+    reason: str | None = None
+    resources: list[ResourcePlan] = field(default_factory=list)
+
+    @property
+    def touched(self) -> bool:
+        return self.action not in {UNCHANGED, BLOCKED} or any(
+            r.action != UNCHANGED for r in self.resources
+        )
+
+
+# Planning without a key: against what this warehouse last published --------------------
+def plan_from_records(
+    prepared: Prepared, known_id: str | None, records: dict[str, Record]
+) -> DatasetPlan:
+    dataset_id = known_id or next((r.dataset_id for r in records.values()), None)
+    wanted = fingerprint(prepared.metadata)
+    if dataset_id is None:
+        action = CREATE
+    elif any(r.dataset_fingerprint != wanted for r in records.values()):
+        action = UPDATE
+    else:
+        action = UNCHANGED
+    plan = DatasetPlan(prepared.key, prepared.metadata["title"], action, dataset_id)
+    for resource in prepared.resources:
+        record = records.get(resource.key)
+        if record is None:
+            action = UPLOAD
+        elif record.sha1 != resource.sha1:
+            action = REPLACE
+        elif record.resource_fingerprint != fingerprint(resource.metadata):
+            action = METADATA
+        else:
+            action = UNCHANGED
+        plan.resources.append(_resource_plan(resource, action))
+    return plan
+
+
+# Reconciling with the platform -----------------------------------------------------------
+def reconcile(
+    client: DataGouvClient,
+    prepared: Prepared,
+    known_id: str | None,
+    records: dict[str, Record],
+    dry_run: bool,
+    force: bool = False,
+) -> tuple[DatasetPlan, dict | None]:
+    """Bring the remote dataset to the prepared state (or only say how, in a dry run)."""
+    plan = DatasetPlan(prepared.key, prepared.metadata["title"], UNCHANGED)
+    remote = _find_dataset(client, prepared, known_id)
+    if remote is None:
+        plan.action = CREATE
+        if dry_run:
+            plan.resources = [_resource_plan(r, UPLOAD) for r in prepared.resources]
+            return plan, None
+        remote = _check_licence(_create(client, prepared), prepared)
+    plan.dataset_id = remote["id"]
+    # Files first: the dataset's description (rows, millésimes) never runs ahead of them.
+    for resource in prepared.resources:
+        recorded = records.get(resource.key)
+        plan.resources.append(
+            _reconcile_resource(client, remote, resource, recorded, dry_run, force)
+        )
+    if plan.action != CREATE and (force or _dataset_differs(remote, prepared.metadata)):
+        plan.action = UPDATE
+        if not dry_run:
+            merged = _merged(client.dataset(remote["id"]) or remote, prepared.metadata)
+            remote = _check_licence(client.update_dataset(remote["id"], merged), prepared)
+    return plan, remote
+
+
+def _check_licence(remote: dict, prepared: Prepared) -> dict:
+    # udata silently turns an unknown licence into "notspecified".
+    if remote.get("license") != prepared.metadata["license"]:
+        raise PublicationError(
+            f"licence « {prepared.metadata['license']} » inconnue de la plateforme "
+            f"(enregistrée comme « {remote.get('license')} »)",
+            where=str(prepared.fiche.path),
+            action="utilisez un identifiant de licence de data.gouv.fr (lov2 pour la Licence "
+            "Ouverte 2.0) puis relancez",
+        )
+    return remote
+
+
+def _find_dataset(client: DataGouvClient, prepared: Prepared, known_id: str | None) -> dict | None:
+    if known_id:
+        found = client.dataset(known_id)
+        if found is not None:
+            return found
+    if not prepared.organisation:
+        return None
+    for candidate in client.organization_datasets(prepared.organisation):
+        if candidate.get("deleted") or candidate.get("archived"):
+            continue
+        if (candidate.get("extras") or {}).get(KEY_EXTRA) == prepared.key:
+            found = client.dataset(candidate["id"])
+            if found is not None:
+                return found
+    return None
+
+
+def _create(client: DataGouvClient, prepared: Prepared) -> dict:
+    for attempt in range(1, _RETRIES + 1):
+        try:
+            return client.create_dataset(prepared.metadata)
+        except TransientPublicationError:
+            # The POST may have succeeded before the error: look (after a pause, the
+            # platform may still be writing) before creating again.
+            time.sleep(client.backoff * attempt)
+            found = _find_dataset(client, prepared, None)
+            if found is not None:
+                return found
+            if attempt == _RETRIES:
+                raise
+    raise AssertionError("unreachable")
+
+
+def _reconcile_resource(
+    client: DataGouvClient,
+    remote: dict,
+    resource: Resource,
+    recorded: Record | None,
+    dry_run: bool,
+    force: bool = False,
+) -> ResourcePlan:
+    current = _find_resource(remote, resource, recorded)
+    if current is not None:
+        resource.metadata["id"] = current["id"]
+    same_file = (
+        current is not None and (current.get("checksum") or {}).get("value") == resource.sha1
+    )
+    if current is not None:
+        # The published description holds the changelog: continue it, and add an entry
+        # only when the file really changes (not when this warehouse was rebuilt).
+        if same_file:
+            resource.entry, resource.changes = None, None
+        history = changelog.journal_of(current.get("description") or "")
+        resource.metadata["description"] = resource.describe(history)
+    if current is None:
+        action = UPLOAD
+    elif not same_file:
+        action = REPLACE
+    elif _resource_differs(current, resource.metadata):
+        action = METADATA
+    elif force:
+        action = REPLACE
+    else:
+        return _resource_plan(resource, UNCHANGED)
+    if dry_run:
+        return _resource_plan(resource, action)
+    if action == UPLOAD:
+        current = _upload(client, remote["id"], resource)
+    elif action == REPLACE:
+        current = client.replace_file(
+            remote["id"], current["id"], resource.filename, resource.content
+        )
+    extras = {**(current.get("extras") or {}), **resource.metadata["extras"]}
+    client.update_resource(
+        remote["id"], current["id"], {**current, **resource.metadata, "extras": extras}
+    )
+    resource.metadata["id"] = current["id"]
+    return _resource_plan(resource, action)
+
+
+def _upload(client: DataGouvClient, dataset_id: str, resource: Resource) -> dict:
+    for attempt in range(1, _RETRIES + 1):
+        try:
+            return client.upload_new(dataset_id, resource.filename, resource.content)
+        except TransientPublicationError:
+            # The file may have arrived before the error: adopt it rather than upload twice.
+            time.sleep(client.backoff * attempt)
+            found = _find_resource(client.dataset(dataset_id) or {}, resource, None)
+            if found is not None:
+                return found
+            if attempt == _RETRIES:
+                raise
+    raise AssertionError("unreachable")
+
+
+def _find_resource(remote: dict, resource: Resource, recorded: Record | None) -> dict | None:
+    resources = remote.get("resources") or []
+    by_key = [r for r in resources if (r.get("extras") or {}).get(RESOURCE_EXTRA) == resource.key]
+    if by_key:
+        return by_key[0]
+    if recorded:
+        by_id = [r for r in resources if r["id"] == recorded.resource_id]
+        if by_id:
+            return by_id[0]
+    # A file uploaded just before a failure: no key yet, its title is still the file name.
+    return next(
+        (
+            r
+            for r in resources
+            if r.get("title") == resource.filename and RESOURCE_EXTRA not in (r.get("extras") or {})
+        ),
+        None,
+    )
+
+
+def _dataset_differs(remote: dict, wanted: dict) -> bool:
+    return _comparable_dataset(remote, wanted) != _comparable_dataset(wanted, wanted)
+
+
+def _comparable_dataset(document: dict, wanted: dict) -> dict:
+    organization = document.get("organization")
+    if isinstance(organization, dict):
+        organization = organization.get("id")
+    spatial = document.get("spatial") or {}
+    return {
+        "title": document.get("title"),
+        "description": (document.get("description") or "").strip(),
+        "license": document.get("license"),
+        "frequency": document.get("frequency"),
+        "tags": sorted(document.get("tags") or []),
+        "zones": sorted(spatial.get("zones") or []),
+        "granularity": spatial.get("granularity"),
+        "temporal_coverage": document.get("temporal_coverage") or None,
+        "extras": {k: (document.get("extras") or {}).get(k) for k in wanted["extras"]},
+        "organization": organization if "organization" in wanted else None,
+    }
+
+
+def _merged(remote: dict, wanted: dict) -> dict:
+    """The complete dataset with our fields changed: a partial PUT would wipe the others."""
+    merged = {key: value for key, value in remote.items() if key != "resources"}
+    merged.update({k: v for k, v in wanted.items() if k not in {"extras", "organization"}})
+    merged["extras"] = {**(remote.get("extras") or {}), **wanted["extras"]}
+    if "organization" in wanted:
+        merged["organization"] = wanted["organization"]
+    elif isinstance(remote.get("organization"), dict):
+        merged["organization"] = remote["organization"]["id"]
+    return merged
+
+
+def _resource_differs(remote: dict, wanted: dict) -> bool:
+    fields = ("title", "description", "type")
+    if any((remote.get(f) or "") != (wanted.get(f) or "") for f in fields):
+        return True
+    extras = remote.get("extras") or {}
+    if any(extras.get(k) != v for k, v in wanted["extras"].items()):
+        return True
+    schema = remote.get("schema") or {}
+    return "schema" in wanted and any(schema.get(k) != v for k, v in wanted["schema"].items())
+
+
+def _resource_plan(resource: Resource, action: str) -> ResourcePlan:
+    changes = resource.changes.summary() if resource.changes and action != UNCHANGED else None
+    return ResourcePlan(resource.key, resource.filename, action, changes)
+
+
+# Publication state in the warehouse --------------------------------------------------
+def load_records(conn: duckdb.DuckDBPyConnection, env: str, key: str) -> dict[str, Record]:
+    rows = conn.execute(
+        "select ressource, dataset_id, resource_id, sha1, journal, empreinte_jeu, "
+        "empreinte_ressource from meta.publications where environnement = ? and jeu = ?",
+        [env, key],
+    ).fetchall()
+    return {row[0]: Record(*row[1:]) for row in rows}
+
+
+def load_snapshot(conn: duckdb.DuckDBPyConnection, env: str, key: str) -> dict[str, dict] | None:
+    rows = conn.execute(
+        "select cle, ligne from meta.instantanes where environnement = ? and jeu = ?", [env, key]
+    ).fetchall()
+    if not rows and not load_records(conn, env, key):
+        return None
+    return {cle: json.loads(ligne) for cle, ligne in rows}
+
+
+def save_state(
+    conn: duckdb.DuckDBPyConnection, env: str, prepared: Prepared, dataset_id: str
+) -> None:
+    """Record what is now published, in one transaction."""
+    conn.execute("begin")
+    try:
+        conn.execute(
+            "delete from meta.publications where environnement = ? and jeu = ?", [env, prepared.key]
+        )
+        for resource in prepared.resources:
+            conn.execute(
+                "insert into meta.publications by name select ? as environnement, ? as jeu, "
+                "? as ressource, ? as dataset_id, ? as resource_id, ? as sha1, ? as journal, "
+                "now() as publie_le, ? as empreinte_jeu, ? as empreinte_ressource",
+                [
+                    env,
+                    prepared.key,
+                    resource.key,
+                    dataset_id,
+                    resource.metadata["id"],
+                    resource.sha1,
+                    _journal_of(resource),
+                    fingerprint(prepared.metadata),
+                    fingerprint(resource.metadata),
+                ],
+            )
+        conn.execute(
+            "delete from meta.instantanes where environnement = ? and jeu = ?", [env, prepared.key]
+        )
+        conn.executemany(
+            "insert into meta.instantanes values (?, ?, ?, ?)",
+            [
+                [env, prepared.key, key, json.dumps(row, ensure_ascii=False)]
+                for key, row in prepared.snapshot.items()
+            ],
+        )
+        conn.execute("commit")
+    except BaseException:
+        conn.execute("rollback")
+        raise
+
+
+def _journal_of(resource: Resource) -> str:
+    return changelog.journal_of(resource.metadata.get("description") or "")

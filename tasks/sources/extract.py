@@ -1,0 +1,277 @@
+"""Fetch one source: download (or reuse), check the format, read the millésime, keep it raw."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+
+from tasks.core.errors import (
+    ConfigurationError,
+    InvalidData,
+    InvalidFormat,
+    LayoutChanged,
+    OpenDataError,
+    SourceUnavailable,
+)
+from tasks.core.sql import quote_ident
+from tasks.sources import indicators
+from tasks.sources.client import SourceClient
+from tasks.sources.discovery import Catalogues, Discovered, discover, registered
+from tasks.sources.formats import check_payload, read_header
+from tasks.sources.raw_store import RawFile, RawStore
+from tasks.sources.registry import Indicateur, Source, Territoire, resolve_template
+
+log = logging.getLogger(__name__)
+
+DOWNLOADED = "téléchargé"
+NOT_MODIFIED = "inchangé (HTTP 304)"
+SAME_CONTENT = "inchangé (contenu identique)"
+
+
+@dataclass(frozen=True)
+class Millesimes:
+    """What the run asked for: a census millésime and a COG vintage (None: the newest)."""
+
+    recensement: int | None
+    cog: int | None
+    today: dt.date
+
+
+@dataclass(frozen=True)
+class Fetched:
+    """One file read, or, for a per-indicator source, one indicator that could not be
+    (`raw` None and `error` the French message): the other indicators still load."""
+
+    source_id: str
+    raw: RawFile | None
+    status: str
+    discovered: Discovered | None = None
+    indicateur: str | None = None
+    error: str | None = None
+
+
+def fetch(
+    client: SourceClient,
+    store: RawStore,
+    source: Source,
+    territoire: Territoire,
+    millesimes: Millesimes,
+    catalogues: Catalogues | None = None,
+) -> list[Fetched]:
+    """Every file of a source (one per département for per-département sources, one per
+    indicator for per-indicator sources)."""
+    if source.indicateurs:
+        return [
+            _fetch_indicator(client, store, source, indicateur, millesimes.today)
+            for indicateur in source.indicateurs
+        ]
+    if source.discovery or source.urls_by_millesime:
+        return [
+            _fetch_discovered(client, store, source, found)
+            for found in _millesimes_to_load(source, catalogues, millesimes.recensement)
+        ]
+    if source.millesime.kind == "cog":
+        declared, wanted = _cog_vintage(source, millesimes), None
+    elif source.millesime.kind == "serie":  # the newest year in the data, whatever asked
+        declared, wanted = None, None
+    elif source.millesime.kind == "extraction":
+        declared, wanted = millesimes.today.year, None
+    else:
+        declared, wanted = None, millesimes.recensement
+    return [
+        _fetch_url(client, store, source, url, declared, wanted)
+        for url in source.urls(territoire, declared or wanted)
+    ]
+
+
+def _millesimes_to_load(
+    source: Source, catalogues: Catalogues | None, wanted: int | None
+) -> list[Discovered]:
+    """The newest millésime, and every older one the registry lists (each file of a
+    year holds only that year). A Melodi file holds the whole series or the reference
+    year: always the newest of the catalogue, whatever --millesime asks of the others."""
+    if source.discovery and source.discovery.from_catalogue:
+        return [discover(source, catalogues, None)]
+    found = discover(source, catalogues, wanted)
+    if wanted is not None:
+        return [found]
+    older = [
+        registered(source, year)
+        for year in sorted(source.urls_by_millesime)
+        if year < found.millesime
+    ]
+    return [*older, found]
+
+
+def _fetch_discovered(
+    client: SourceClient, store: RawStore, source: Source, found: Discovered
+) -> Fetched:
+    # A file whose header carries the year is checked against it; otherwise the
+    # catalogue's year is the millésime.
+    declared = None if source.millesime.detect_from_column else found.millesime
+    fetched = _fetch_url(client, store, source, found.url, declared, found.millesime)
+    return Fetched(fetched.source_id, fetched.raw, fetched.status, found)
+
+
+def _fetch_indicator(
+    client: SourceClient,
+    store: RawStore,
+    source: Source,
+    indicateur: Indicateur,
+    today: dt.date,
+) -> Fetched:
+    """One indicator; its failure is reported, never raised: the others still load."""
+    url = source.indicator_url(indicateur)
+    as_served = dataclasses.replace(source, format=indicators.file_format(source, indicateur))
+    try:
+        fetched = _fetch_url(client, store, as_served, url, today.year, None, indicateur=indicateur)
+    except OpenDataError as error:
+        log.warning("Indicateur %s de %s non chargé : %s", indicateur.code, source.id, error.what)
+        return Fetched(
+            source.id,
+            None,
+            f"en échec : {error.what}",
+            indicateur=indicateur.code,
+            # What and where only: the advice of the inner error ("nothing was loaded")
+            # is wrong here, the other indicators were; `enforce_complete` says what to do.
+            error=f"indicateur {indicateur.code} ({indicateur.libelle}) : {error.title} : "
+            f"{error.what}" + (f"\n  Où : {error.where}" if error.where else ""),
+        )
+    return dataclasses.replace(fetched, indicateur=indicateur.code)
+
+
+def _cog_vintage(source: Source, millesimes: Millesimes) -> int | None:
+    """The COG vintage of a source; one whose URL has no millésime only serves the current one."""
+    current = source.default_millesime(millesimes.today)
+    if millesimes.cog and "{millesime}" not in source.url and millesimes.cog != current:
+        raise ConfigurationError(
+            f"la source {source.id} ne sert que le COG en vigueur ({current}), pas le COG "
+            f"{millesimes.cog}",
+            where=source.url,
+            action="relancez sans --cog (ou avec --cog " + str(current) + ")",
+        )
+    return millesimes.cog or current
+
+
+def _fetch_url(
+    client: SourceClient,
+    store: RawStore,
+    source: Source,
+    url: str,
+    declared: int | None,
+    wanted: int | None,
+    indicateur: Indicateur | None = None,
+) -> Fetched:
+    previous = store.latest(url)
+    if previous and declared and previous.millesime != declared:
+        previous = None  # kept under another vintage: fetch it again, without validators
+    scratch = store.scratch(source.id)
+    try:
+        download = client.download(url, scratch, previous.validators if previous else None)
+        if download.not_modified and previous:
+            _check_wanted(source, url, previous.millesime, wanted)
+            return Fetched(source.id, previous, NOT_MODIFIED)
+        check_payload(scratch, source, url)
+        if indicateur:  # a layout change is told now, for this indicator alone
+            indicators.check_layout(scratch, source, indicateur, url)
+        millesime = declared or _detected_millesime(source, scratch, url, wanted)
+        raw, new = store.keep(
+            scratch,
+            source_id=source.id,
+            url=url,
+            millesime=millesime,
+            validators=download.validators,
+        )
+    except (InvalidFormat, LayoutChanged, InvalidData) as error:
+        if not scratch.exists():
+            raise
+        kept = store.reject(scratch, source.id)
+        raise type(error)(
+            error.what, where=f"{error.where} ; fichier reçu conservé : {kept}", action=error.action
+        ) from error
+    finally:
+        scratch.unlink(missing_ok=True)  # an interrupted download is never kept
+    return Fetched(source.id, raw, DOWNLOADED if new else SAME_CONTENT)
+
+
+def _detected_millesime(source: Source, path, url: str, wanted: int | None) -> int:
+    if source.millesime.detect_from_values:
+        return _newest_year_in_values(source, path, url)
+    header = read_header(path, source)
+    found = source.detect_millesime(header)
+    if found is None:
+        examples = ", ".join(
+            resolve_template(source.millesime.detect_from_column, year) for year in (2022, 2023)
+        )
+        raise LayoutChanged(
+            f"impossible de lire le millésime : aucune colonne de la forme {examples}…",
+            where=f"{url} (source {source.id})",
+            action="le producteur a changé la structure du fichier : comparez son en-tête "
+            "avec warehouse/sources.yaml",
+        )
+    _check_wanted(source, url, found, wanted)
+    return found
+
+
+def _check_wanted(source: Source, url: str, found: int | None, wanted: int | None) -> None:
+    if wanted and found != wanted:
+        raise InvalidData(
+            f"le fichier publié contient le millésime {found}, pas le millésime {wanted} demandé",
+            where=f"{url} (source {source.id})",
+            action=f"relancez sans --millesime pour prendre {found}, ou attendez la publication "
+            f"du millésime {wanted}",
+        )
+
+
+def _newest_year_in_values(source: Source, path: Path, url: str) -> int:
+    """An export holding a series (CAF: one December snapshot per year): its millésime is
+    the newest year of its reference column. An export with no dated row is refused."""
+    detection = source.millesime.detect_from_values
+    header = read_header(path, source)
+    if detection.column not in header:
+        raise LayoutChanged(
+            f"colonne {detection.column} absente : impossible de dater l'export "
+            f"(colonnes lues : {', '.join(header)})",
+            where=f"{url} (source {source.id})",
+            action="le producteur a changé la structure de l'export : comparez son en-tête "
+            "avec `columns` dans warehouse/sources.yaml",
+        )
+    delimiter = (source.separator or ",").replace("'", "''")
+    with duckdb.connect() as conn:
+        rows, newest = conn.execute(
+            f"select count(*), max(try_cast(regexp_extract({quote_ident(detection.column)}, ?, 1) "
+            f"as integer)) from read_csv(?, delim = '{delimiter}', header = true, "
+            "columns = ?, quote = '\"')",
+            [detection.pattern, str(path), dict.fromkeys(header, "VARCHAR")],
+        ).fetchone()
+    if newest is None:
+        raise InvalidData(
+            f"l'export ne contient aucune ligne datée ({rows} ligne(s), colonne "
+            f"{detection.column} de la forme {detection.pattern})",
+            where=f"{url} (source {source.id})",
+            action="un export vide vient souvent d'un filtre ou d'une maintenance du portail : "
+            "réessayez plus tard ; rien n'a été chargé, l'entrepôt garde les données "
+            "précédentes",
+        )
+    return newest
+
+
+def enforce_complete(fetched: list[Fetched]) -> None:
+    """End the run as failed when an indicator could not be read, once the others are in."""
+    failed = [item for item in fetched if item.error]
+    if not failed:
+        return
+    raise SourceUnavailable(
+        f"{len(failed)} indicateur(s) non chargé(s) ; les autres indicateurs et sources ont "
+        "été chargés, contrôlés et exportés :\n"
+        + "\n".join("    - " + item.error.replace("\n", "\n      ") for item in failed),
+        where=", ".join(sorted({item.source_id for item in failed})),
+        action="un code d'indicateur inconnu fait répondre HTTP 500 au portail : vérifiez le "
+        "code sur le portail et corrigez `indicateurs` dans warehouse/sources.yaml ; un "
+        "indicateur non chargé garde dans l'entrepôt ses valeurs précédentes",
+    )

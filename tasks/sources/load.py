@@ -1,0 +1,349 @@
+"""Load raw files, unmodified, into the `raw` schema of the candidate warehouse.
+
+Every value stays text as read (CSV) or as typed by the producer (JSON); staging
+models do the renaming and casting. A file whose layout changed, or whose commune
+codes are damaged, is refused here with the file and the lines named.
+"""
+
+from __future__ import annotations
+
+import codecs
+import dataclasses
+import hashlib
+import logging
+import shutil
+import tempfile
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+
+from tasks.core.errors import InvalidData, InvalidFormat, LayoutChanged
+from tasks.core.sql import quote_ident, read_sql
+from tasks.sources import indicators
+from tasks.sources.formats import member_name, read_header
+from tasks.sources.raw_store import RawFile
+from tasks.sources.registry import Registry, Source
+
+# A text marker that never occurs in a file, so that empty cells stay '' (not NULL):
+# an empty census cell is a fact to report ("non renseignée"), unlike a column absent
+# from an older millésime.
+_NO_NULL_STRING = "\x01"
+META_COLUMNS = ("_millesime", "_sha256", "_fichier", "_ligne")
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class LoadReport:
+    source_id: str
+    millesime: int
+    rows: int
+    skipped: bool
+    ignored_columns: tuple[str, ...] = ()
+
+
+def prepare(conn: duckdb.DuckDBPyConnection, registry: Registry) -> None:
+    conn.execute(read_sql("schema.sql"))
+    conn.execute("delete from ref.territoire")
+    conn.execute(
+        "insert into ref.territoire values (?, ?)",
+        [registry.territoire.epci, registry.territoire.nom],
+    )
+    for source in registry.sources.values():
+        if source.facultative:
+            _create_empty(conn, source)
+
+
+def _create_empty(conn: duckdb.DuckDBPyConnection, source: Source) -> None:
+    """A facultative source never loaded still has its (empty) raw table, so that the
+    models reading it build, without its rows. Columns are named by their templates."""
+    names = dict.fromkeys([source.key, *(column.source for column in source.columns)])
+    columns = [f"{quote_ident(name)} varchar" for name in names]
+    columns += [
+        "_millesime integer",
+        "_sha256 varchar",
+        "_fichier varchar",
+        "_ligne bigint",
+    ]
+    conn.execute(f"create table if not exists raw.{quote_ident(source.id)} ({', '.join(columns)})")
+
+
+def load_source(
+    conn: duckdb.DuckDBPyConnection, source: Source, files: list[tuple[RawFile, Path]]
+) -> LoadReport:
+    """Replace the raw rows of this source and millésime, unless they are already loaded."""
+    millesime = _single_millesime(source, files)
+    fingerprint = _fingerprint(source, [raw for raw, _ in files])
+    table = f"raw.{quote_ident(source.id)}"
+    previous = conn.execute(
+        "select empreinte, lignes from meta.chargements where source_id = ? and millesime = ?",
+        [source.id, millesime],
+    ).fetchone()
+    if previous and previous[0] == fingerprint:
+        return LoadReport(source.id, millesime, previous[1], skipped=True)
+
+    ignored: set[str] = set()
+    conn.execute("drop table if exists _entrant")
+    for raw, path in files:
+        ignored |= _stage_file(conn, source, raw, path, millesime)
+    _check_codes(conn, source)
+    if source.unique_key:
+        _check_unique(conn, source)
+    rows = conn.execute("select count(*) from _entrant").fetchone()[0]
+    _replace_rows(conn, table, millesime, source.replace_by)
+    conn.execute("drop table _entrant")
+    _record(conn, source, millesime, fingerprint, rows, [raw for raw, _ in files])
+    return LoadReport(
+        source.id, millesime, rows, skipped=False, ignored_columns=tuple(sorted(ignored))
+    )
+
+
+def _stage_file(
+    conn: duckdb.DuckDBPyConnection, source: Source, raw: RawFile, path: Path, millesime: int
+) -> set[str]:
+    if source.indicateurs:
+        with tempfile.TemporaryDirectory(prefix="opendata-") as scratch:
+            normalised = _normalised_indicator(source, raw, path, Path(scratch))
+            as_read = dataclasses.replace(
+                source, format="csv", encoding="utf-8", separator=";", indicateurs=()
+            )
+            return _stage_file(conn, as_read, raw, normalised, millesime)
+    header = read_header(path, source)
+    expected = source.expected_columns(millesime)
+    missing = [name for name in expected if name not in header]
+    if missing:
+        raise LayoutChanged(
+            f"colonne(s) attendue(s) absente(s) : {', '.join(missing)} "
+            f"(millésime {millesime}, {len(header)} colonnes lues)",
+            where=f"{raw.url} → {path.name} (source {source.id})",
+            action="le producteur a changé la structure du fichier : comparez son en-tête "
+            "avec `columns` dans warehouse/sources.yaml et mettez le registre à jour",
+        )
+    with tempfile.TemporaryDirectory(prefix="opendata-") as scratch:
+        readable = _readable_file(source, path, Path(scratch))
+        relation = _relation(source)
+        first_line = 0 if source.format == "json" else 1  # JSON: record number; CSV: header is 1
+        # Only the declared columns are loaded (a census file has ~300): the file itself
+        # stays whole in data/raw.
+        declared = ", ".join(quote_ident(name) for name in dict.fromkeys(expected))
+        numbered = (
+            f"select {declared}, ?::integer as _millesime, ?::varchar as _sha256, "
+            f"?::varchar as _fichier, (row_number() over () + {first_line})::bigint as _ligne "
+            f"from {relation}"
+        )
+        params = [millesime, raw.sha256, raw.path, str(readable)]
+        if source.format != "json":
+            params.append(dict.fromkeys(header, "VARCHAR"))
+        select = f"select * from ({numbered})"
+        if source.levels:  # national files mix levels (COM, DEP, REG…): keep the communes
+            select += f" where {quote_ident(source.levels.column)} in (select unnest(?))"
+            params.append(list(source.levels.values))
+        exists = conn.execute(
+            "select count(*) from duckdb_tables() where table_name = '_entrant'"
+        ).fetchone()[0]
+        statement = "insert into _entrant by name" if exists else "create temp table _entrant as"
+        try:
+            conn.execute(f"{statement} {select}", params)
+        except duckdb.Error as error:
+            raise InvalidFormat(
+                f"le fichier n'a pas pu être lu : {_first_line(error)}",
+                where=f"{raw.url} → {raw.path} (source {source.id})",
+                action="le fichier est peut-être mal formé (nombre de champs variable, "
+                "guillemets) : ouvrez-le pour vérifier ; rien n'a été chargé",
+            ) from error
+    return {name for name in header if name not in expected}
+
+
+def _normalised_indicator(source: Source, raw: RawFile, path: Path, scratch: Path) -> Path:
+    """A per-indicator file (CSV or XLSX, value column named after the indicator) as one
+    long CSV, so that every indicator lands in the same raw table."""
+    indicateur = indicators.indicator_for_url(source, raw.url)
+    as_served = dataclasses.replace(source, format=indicators.file_format(source, indicateur))
+    rows = indicators.read_rows(path, as_served, indicateur, raw.url)
+    return indicators.write_normalised(rows, scratch / f"{indicateur.code}.csv")
+
+
+def _relation(source: Source) -> str:
+    if source.format == "json":
+        return "read_json(?, format = 'array')"
+    delimiter = (source.separator or ",").replace("'", "''")
+    # Columns are given, not sniffed: a row with too many fields is then an error, where
+    # the sniffer would silently take it for the layout of the whole file.
+    return (
+        f"read_csv(?, delim = '{delimiter}', header = true, columns = ?, "
+        f"nullstr = '{_NO_NULL_STRING}', quote = '\"')"
+    )
+
+
+def _readable_file(source: Source, path: Path, scratch: Path) -> Path:
+    """The CSV or JSON file itself, UTF-8: extracted from its zip and transcoded if needed."""
+    if source.format == "zip":
+        with zipfile.ZipFile(path) as archive:
+            inner = archive.open(member_name(archive, source))
+            return _utf8_copy(inner, source.encoding, scratch / "membre.csv")
+    if source.encoding.lower().replace("_", "-") in {"utf-8", "utf8"}:
+        return path
+    with path.open("rb") as f:
+        return _utf8_copy(f, source.encoding, scratch / path.name)
+
+
+def _utf8_copy(stream, encoding: str, target: Path) -> Path:
+    if encoding.lower().replace("_", "-") in {"utf-8", "utf8"}:
+        with target.open("wb") as out:
+            shutil.copyfileobj(stream, out)
+        return target
+    reader = codecs.getreader(encoding)(stream)
+    with target.open("w", encoding="utf-8") as out:
+        shutil.copyfileobj(reader, out)
+    return target
+
+
+def _check_codes(conn: duckdb.DuckDBPyConnection, source: Source) -> None:
+    key = quote_ident(source.key)
+    # Pseudo-codes the producer documents (CAF: "" unlocated, 99999 abroad…) are kept.
+    bad = conn.execute(
+        f"select _fichier, _ligne, {key}::varchar from _entrant "
+        f"where {key} is null or not (regexp_full_match({key}::varchar, ?) "
+        f"or {key}::varchar in (select unnest(?::varchar[]))) order by _ligne",
+        [source.key_pattern, list(source.pseudo_codes)],
+    ).fetchall()
+    if not bad:
+        return
+    unit = "enregistrement n°" if source.format == "json" else "ligne "
+    samples = ", ".join(f"{unit}{line} : « {code or ''} »" for _, line, code in bad[:10])
+    lost_zero = any(code and code.isdigit() and len(code) == 4 for _, _, code in bad)
+    action = (
+        "des codes à 4 chiffres ont perdu leur zéro initial (fichier ré-enregistré par un "
+        "tableur ?) : reprenez le fichier original du producteur, ne le corrigez pas à la main"
+        if lost_zero
+        else "vérifiez le fichier du producteur ; un code commune a 5 caractères (2A/2B en Corse)"
+    )
+    raise InvalidData(
+        f"{len(bad)} code(s) commune invalide(s) dans la colonne {source.key} ({samples})",
+        where=f"{bad[0][0]} (source {source.id})",
+        action=action,
+    )
+
+
+def _check_unique(conn: duckdb.DuckDBPyConnection, source: Source) -> None:
+    """A file with one row per commune: a code twice would be added up, or one lost."""
+    key = quote_ident(source.key)
+    doubles = conn.execute(
+        f"select {key}::varchar, string_agg(_ligne::varchar, ', ' order by _ligne), "
+        f"any_value(_fichier) from _entrant group by {key} having count(*) > 1 "
+        f"order by min(_ligne) limit 10"
+    ).fetchall()
+    if doubles:
+        samples = " ; ".join(f"« {code} » lignes {lines}" for code, lines, _ in doubles)
+        raise InvalidData(
+            f"code(s) commune en double dans la colonne {source.key} : {samples}",
+            where=f"{doubles[0][2]} (source {source.id})",
+            action="le fichier a une ligne par commune : vérifiez le fichier du producteur "
+            "(une concaténation de deux extraits ?) ; rien n'a été chargé",
+        )
+
+
+def _replace_rows(
+    conn: duckdb.DuckDBPyConnection, table: str, millesime: int, replace_by: str | None = None
+) -> None:
+    """The incoming rows replace those of the same millésime, or, with `replace_by`
+    (per-indicator sources), those of the same indicators whatever their millésime: an
+    indicator that could not be read this time keeps its previous rows."""
+    exists = conn.execute(
+        "select count(*) from duckdb_tables() where schema_name = 'raw' and table_name = ?",
+        [table.split(".", 1)[1].strip('"').replace('""', '"')],
+    ).fetchone()[0]
+    if not exists:
+        conn.execute(f"create table {table} as select * from _entrant")
+        return
+    current = {row[0] for row in conn.execute(f"select * from {table} limit 0").description}
+    incoming = conn.execute("select * from _entrant limit 0").description
+    for name, type_code, *_ in incoming:
+        if name not in current:
+            conn.execute(f"alter table {table} add column {quote_ident(name)} {type_code}")
+    if replace_by:
+        column = quote_ident(replace_by)
+        conn.execute(f"delete from {table} where {column} in (select {column} from _entrant)")
+    else:
+        conn.execute(f"delete from {table} where _millesime = ?", [millesime])
+    conn.execute(f"insert into {table} by name select * from _entrant")
+
+
+def _record(
+    conn: duckdb.DuckDBPyConnection,
+    source: Source,
+    millesime: int,
+    fingerprint: str,
+    rows: int,
+    raws: list[RawFile],
+) -> None:
+    conn.execute(
+        "insert or replace into meta.chargements values (?, ?, ?, ?, now())",
+        [source.id, millesime, fingerprint, rows],
+    )
+    for raw in raws:
+        conn.execute(
+            "insert or replace into meta.fichiers_bruts values (?, ?, ?, ?, ?, ?, ?)",
+            [raw.source_id, raw.url, raw.millesime, raw.sha256, raw.size, raw.fetched_at, raw.path],
+        )
+    conn.execute(
+        "delete from ref.variables where source_id = ? and millesime = ?", [source.id, millesime]
+    )
+    conn.executemany(
+        "insert into ref.variables values (?, ?, ?, ?, ?, ?, ?)",
+        [
+            [
+                source.id,
+                millesime,
+                code,
+                column.variable,
+                column.libelle,
+                column.unite,
+                column.theme,
+            ]
+            for column, code in zip(source.columns, source.expected_columns(millesime), strict=True)
+        ],
+    )
+    if source.indicateurs:
+        conn.execute("delete from ref.indicateurs where source_id = ?", [source.id])
+        conn.executemany(
+            "insert into ref.indicateurs values (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [
+                [
+                    source.id,
+                    item.code,
+                    item.dataset,
+                    item.libelle,
+                    item.unite,
+                    item.theme,
+                    item.format or source.format,
+                    *(item.insee.split(".", 1) if item.insee else (None, None)),
+                ]
+                for item in source.indicateurs
+            ],
+        )
+
+
+def _single_millesime(source: Source, files: list[tuple[RawFile, Path]]) -> int:
+    millesimes = {raw.millesime for raw, _ in files}
+    if len(millesimes) != 1 or None in millesimes:
+        option = "--cog" if source.millesime.kind == "cog" else "--millesime"
+        raise InvalidData(
+            f"les fichiers de la source {source.id} ne portent pas un même millésime "
+            f"({', '.join(str(m) for m in sorted(millesimes, key=str))}) : un département a "
+            "peut-être déjà publié le nouveau millésime, pas les autres",
+            where=", ".join(raw.path for raw, _ in files),
+            action=f"relancez plus tard, ou fixez le millésime avec {option}",
+        )
+    return millesimes.pop()
+
+
+def _first_line(error: Exception) -> str:
+    return str(error).strip().splitlines()[0]
+
+
+def _fingerprint(source: Source, raws: list[RawFile]) -> str:
+    """Same files and same registry entry: nothing to reload."""
+    parts = [source.fingerprint(), *sorted(raw.sha256 for raw in raws)]
+    return hashlib.sha256("|".join(parts).encode()).hexdigest()

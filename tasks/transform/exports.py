@@ -1,0 +1,48 @@
+"""Write one CSV per mart for the MEL communes (UTF-8, comma, decimal point).
+
+Files are first written beside their final name (`.partiel`) from the candidate
+warehouse, inside the atomic refresh; they replace the published files together,
+only once the candidate has become the warehouse.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+
+from tasks.core.sql import quote_ident
+
+PARTIAL = ".partiel"
+
+
+@dataclass(frozen=True)
+class Export:
+    mart: str
+    path: Path
+    rows: int
+
+    @property
+    def partial(self) -> Path:
+        return self.path.with_name(self.path.name + PARTIAL)
+
+
+def stage(conn: duckdb.DuckDBPyConnection, marts: list[str], folder: Path) -> list[Export]:
+    folder.mkdir(parents=True, exist_ok=True)
+    for leftover in folder.glob(f"*{PARTIAL}"):
+        leftover.unlink()
+    staged = []
+    for mart in marts:
+        export = Export(mart, folder / f"{mart}.csv", 0)
+        relation = conn.table(f"marts.{quote_ident(mart)}").filter("is_mel")
+        relation.write_csv(str(export.partial), header=True, sep=",")
+        staged.append(Export(mart, export.path, len(relation)))
+    return staged
+
+
+def commit(staged: list[Export]) -> list[Export]:
+    for export in staged:
+        os.replace(export.partial, export.path)
+    return staged

@@ -5,7 +5,7 @@ in the real layouts, ~35 000 communes, every millésime of the registry, plus th
 référentiel of the Nord and the comparateur sample), then validates every mart with
 its suite and the common checks, side by side, each in a fresh process:
 
-  - sans Data Docs: `quality.validate` as the publication flow calls it;
+  - sans Data Docs: `gate.validate` as the publication flow calls it;
   - avec Data Docs: as the refresh calls it, also writing the GX HTML report.
 
 Prints, per mode, wall time, peak memory (VmHWM), the number of expectations and the
@@ -62,7 +62,7 @@ def measure(warehouse: Path, docs: Path | None, queue: mp.Queue) -> None:
     import duckdb
 
     from tasks.publication.catalog import load_catalog
-    from tasks.quality import gate as quality
+    from tasks.quality import gate, suites
     from tasks.transform import models
 
     start = time.perf_counter()
@@ -72,7 +72,7 @@ def measure(warehouse: Path, docs: Path | None, queue: mp.Queue) -> None:
     with duckdb.connect(str(warehouse), read_only=True) as conn:
         waiting = models.awaiting_data(conn, every)
         ready = [m for m in marts if m.name not in waiting]
-        validation = quality.validate(conn, quality.suites_for(ready), published, None, docs)
+        validation = gate.validate(conn, suites.suites_for(ready), published, None, docs)
     elapsed = time.perf_counter() - start
     size = sum(p.stat().st_size for p in docs.rglob("*") if p.is_file()) if docs else 0
     queue.put((elapsed, _peak_mb(), len(validation.outcomes), size))

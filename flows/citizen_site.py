@@ -20,9 +20,9 @@ from tasks.citizen_site.data import open_warehouse
 from tasks.citizen_site.pages import write_communes_index
 from tasks.citizen_site.registry import load_sections
 from tasks.citizen_site.steps import build_commune_site, choose_communes
+from tasks.core.failure import reported_failure
 from tasks.core.settings import Settings
 from tasks.publication.catalog import load_catalog
-from tasks.refresh.summary import reported_failure
 
 
 @dataclass

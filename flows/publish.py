@@ -8,14 +8,15 @@ from prefect import flow, get_run_logger
 from prefect.artifacts import create_markdown_artifact
 
 from tasks.core.errors import ConfigurationError
+from tasks.core.failure import reported_failure
 from tasks.core.settings import Settings
 from tasks.publication.catalog import load_catalog
 from tasks.publication.plan import PublicationReport
-from tasks.publication.steps import check_api_key, plan_folder, publish_dataset
+from tasks.publication.steps import PublicationRun, check_api_key, plan_folder, publish_dataset
 from tasks.quality.gate import Outcome
-from tasks.refresh.steps import check_quality, marts_awaiting_data
-from tasks.refresh.summary import reported_failure
+from tasks.quality.steps import check_quality
 from tasks.sources.registry import load_registry
+from tasks.transform.steps import marts_awaiting_data
 from tasks.transform.warehouse import locked
 
 
@@ -56,10 +57,9 @@ def publish(
                 outcomes = check_quality(settings.warehouse).outcomes
             waiting = marts_awaiting_data(settings.warehouse)
             chosen = [f for f in catalog.fiches if not datasets or f.name in datasets]
+            run = PublicationRun(catalog, environment, registry, settings, outcomes, dry_run, force)
             plans = [
-                publish_dataset(
-                    fiche, code, catalog, environment, registry, settings, outcomes, dry_run, force
-                )
+                publish_dataset(run, fiche, code)
                 for fiche in chosen
                 if fiche.mart not in waiting
                 for code in fiche.perimetres

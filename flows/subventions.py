@@ -15,10 +15,10 @@ from prefect import flow, get_run_logger
 
 from flows.publish import publish
 from tasks.core.errors import ConfigurationError
+from tasks.core.failure import reported_failure
 from tasks.core.settings import Settings
 from tasks.publication.plan import PublicationReport
-from tasks.refresh.steps import enforce_quality, record_quality
-from tasks.refresh.summary import reported_failure
+from tasks.quality.steps import enforce_quality, record_quality
 from tasks.subventions.config import load_config
 from tasks.subventions.steps import (
     assemble,

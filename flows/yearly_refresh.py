@@ -12,23 +12,19 @@ from prefect import flow, get_run_logger
 from prefect.artifacts import create_markdown_artifact
 
 from flows.publish import publish
+from tasks.core.failure import reported_failure
 from tasks.core.settings import Settings
-from tasks.refresh.steps import (
+from tasks.quality.steps import check_quality, enforce_quality, record_quality, report_quality
+from tasks.refresh.summary import Summary, summarize
+from tasks.sources.registry import load_registry
+from tasks.sources.steps import enforce_complete_fetch, fetch_source, load_sources
+from tasks.transform.steps import (
     build_models,
-    check_quality,
     commit_exports,
-    enforce_complete_fetch,
-    enforce_quality,
-    fetch_source,
     keep_validated_marts,
-    load_sources,
     marts_awaiting_data,
-    record_quality,
-    report_quality,
     stage_exports,
 )
-from tasks.refresh.summary import Summary, reported_failure, summarize
-from tasks.sources.registry import load_registry
 from tasks.transform.warehouse import candidate, locked
 
 

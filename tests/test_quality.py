@@ -10,8 +10,8 @@ import duckdb
 import pytest
 
 from tasks.core.errors import ConfigurationError, QualityGateFailed
-from tasks.quality import gate as quality
-from tasks.quality.gate import EXPECTATIONS_DIR
+from tasks.quality import gate, history, suites
+from tasks.quality.suites import EXPECTATIONS_DIR
 from tasks.transform import models
 
 
@@ -28,14 +28,14 @@ def write_suite(tmp_path: Path, expectations: list[dict], name: str = "communes"
 @pytest.mark.parametrize("path", sorted(EXPECTATIONS_DIR.glob("*.json")), ids=lambda p: p.stem)
 def test_every_suite_loads_whole(path):
     declared = json.loads(path.read_text(encoding="utf-8"))["expectations"]
-    suite = quality.load_suite(path)
+    suite = suites.load_suite(path)
     assert len(suite.expectations) == len(declared) > 0
     assert set(suite.severities) <= {"critical", "warning"}
 
 
 def test_every_mart_has_a_suite_and_every_suite_a_mart():
     assert {m.name for m in marts()} == {p.stem for p in EXPECTATIONS_DIR.glob("*.json")}
-    assert len(quality.suites_for(marts())) == len(marts())
+    assert len(suites.suites_for(marts())) == len(marts())
 
 
 def test_a_misspelled_expectation_is_refused_not_dropped(tmp_path):
@@ -55,7 +55,7 @@ def test_a_misspelled_expectation_is_refused_not_dropped(tmp_path):
         ],
     )
     with pytest.raises(ConfigurationError) as error:
-        quality.load_suite(path)
+        suites.load_suite(path)
     assert (
         "n°2" in error.value.message and "expect_column_valuez_to_be_unique" in error.value.message
     )
@@ -73,7 +73,7 @@ def test_a_misspelled_argument_is_refused(tmp_path):
         ],
     )
     with pytest.raises(ConfigurationError) as error:
-        quality.load_suite(path)
+        suites.load_suite(path)
     assert "n°1" in error.value.message
 
 
@@ -81,7 +81,7 @@ def test_a_suite_that_is_not_json_names_its_file(tmp_path):
     path = tmp_path / "communes.json"
     path.write_text("{ pas du json", encoding="utf-8")
     with pytest.raises(ConfigurationError) as error:
-        quality.load_suite(path)
+        suites.load_suite(path)
     assert str(path) in error.value.message
 
 
@@ -90,13 +90,13 @@ def test_an_expectation_without_severity_is_refused(tmp_path):
         tmp_path, [{"type": "expect_column_values_to_be_unique", "kwargs": {"column": "x"}}]
     )
     with pytest.raises(ConfigurationError) as error:
-        quality.load_suite(path)
+        suites.load_suite(path)
     assert "critical" in error.value.message and "warning" in error.value.message
 
 
 def test_a_mart_without_suite_is_refused(tmp_path):
     with pytest.raises(ConfigurationError) as error:
-        quality.suites_for(marts(), folder=tmp_path)
+        suites.suites_for(marts(), folder=tmp_path)
     assert "communes" in error.value.message and "comparateur" in error.value.message
 
 
@@ -136,8 +136,8 @@ def test_failures_name_the_rule_column_and_communes(tmp_path):
     conn = duckdb.connect()
     communes_table(conn)
     path = write_suite(tmp_path, FAILING)
-    validation = quality.validate(conn, [quality.load_suite(path)], docs_folder=tmp_path / "docs")
-    by_type = {o.expectation: o for o in validation.outcomes if o.origin == quality.SUITE}
+    validation = gate.validate(conn, [suites.load_suite(path)], docs_folder=tmp_path / "docs")
+    by_type = {o.expectation: o for o in validation.outcomes if o.origin == suites.SUITE}
     regex = by_type["expect_column_values_to_match_regex"]
     vanished = by_type["expect_column_values_to_not_be_null"]
     count = by_type["expect_column_sum_to_be_between"]
@@ -149,20 +149,20 @@ def test_failures_name_the_rule_column_and_communes(tmp_path):
     assert not count.success and count.observed == 2 and count.severity == "warning"
     # the common check on shares: part_test = 140 is named with its commune
     share = next(o for o in validation.outcomes if o.column == "part_test")
-    assert share.origin == quality.COMMON and not share.success
+    assert share.origin == suites.COMMON and not share.success
     assert share.samples == ["1001 Abergement-Clémenciat : 140.0"]
 
-    validation.blocked = quality.blocked_marts(validation.outcomes, models.discover())
+    validation.blocked = gate.blocked_marts(validation.outcomes, models.discover())
     # communes failed: every mart built from it is blocked too
     assert validation.blocked["communes"] == "3 attente(s) critique(s) en échec"
     assert "construit à partir du mart bloqué communes" in validation.blocked["population"]
     with pytest.raises(QualityGateFailed) as error:
-        quality.enforce(validation)
+        gate.enforce(validation)
     message = error.value.message
     assert "3 attente(s) critique(s)" in message  # the warning does not block
     assert "code_commune respecte le motif" in message and "population" in message
-    validation.blocked = quality.blocked_marts([count], models.discover())
-    quality.enforce(validation)  # a warning alone never raises
+    validation.blocked = gate.blocked_marts([count], models.discover())
+    gate.enforce(validation)  # a warning alone never raises
 
     # the Data Docs show the failure, in French, with the unexpected value
     page = validation.docs_pages["communes"].read_text(encoding="utf-8")
@@ -175,11 +175,11 @@ def test_a_mart_with_zero_rows_fails_its_common_check(tmp_path):
     communes_table(conn)
     conn.execute("delete from marts.communes")
     path = write_suite(tmp_path, FAILING[:1])
-    validation = quality.validate(conn, [quality.load_suite(path)])
+    validation = gate.validate(conn, [suites.load_suite(path)])
     empty = next(o for o in validation.outcomes if o.expectation.startswith("expect_table_row"))
     assert not empty.success and empty.observed == 0 and empty.severity == "critical"
     assert empty.rule == "le mart a au moins 1 ligne(s)"
-    assert quality.blocked_marts(validation.outcomes, models.discover())["communes"]
+    assert gate.blocked_marts(validation.outcomes, models.discover())["communes"]
 
 
 def test_a_published_mart_has_no_duplicate_key_and_no_empty_column(tmp_path):
@@ -189,40 +189,38 @@ def test_a_published_mart_has_no_duplicate_key_and_no_empty_column(tmp_path):
         "('59522', 'Sailly-lez-Lannoy', true, null), ('59522', 'Sailly bis', true, null)",
     )
     path = write_suite(tmp_path, FAILING[:1])
-    suite = quality.load_suite(path)
-    validation = quality.validate(conn, [suite], {"communes": ["code_commune"]})
+    suite = suites.load_suite(path)
+    validation = gate.validate(conn, [suite], {"communes": ["code_commune"]})
     failed = {o.rule: o for o in validation.outcomes if not o.success}
     assert "chaque valeur de code_commune est unique" in failed
     assert failed["part_test a au moins 1 valeur(s) renseignée(s) distincte(s)"].observed == 0
     # the same mart, not published: neither check applies
-    assert not [o for o in quality.validate(conn, [suite]).outcomes if not o.success]
+    assert not [o for o in gate.validate(conn, [suite]).outcomes if not o.success]
 
 
 def test_a_check_the_suite_declares_is_not_added_twice():
-    suite = quality.load_suite(EXPECTATIONS_DIR / "logement.json")
+    suite = suites.load_suite(EXPECTATIONS_DIR / "logement.json")
     columns = ["part_logements_vacants", "part_nouvelle"]
-    added = quality.common_expectations(suite, columns, None)
+    added = suites.common_expectations(suite, columns, None)
     assert [e["kwargs"].get("column") for e in added] == [None, "part_nouvelle"]
 
 
 def test_the_history_answers_since_when_a_check_fails(tmp_path):
-    from tasks.quality import history as quality_report
-
     warehouse = tmp_path / "entrepot.duckdb"
     with duckdb.connect(str(warehouse)) as conn:
         conn.execute(
             (Path(__file__).parents[1] / "warehouse" / "schema.sql").read_text(encoding="utf-8")
         )
         communes_table(conn, "('59522', 'Sailly-lez-Lannoy', true, 10.0::double)")
-        suite = quality.load_suite(write_suite(tmp_path, FAILING[:1]))
+        suite = suites.load_suite(write_suite(tmp_path, FAILING[:1]))
         runs = []
         for part in (10.0, 140.0, 150.0):
             conn.execute("update marts.communes set part_test = ?", [part])
-            validation = quality.validate(conn, [suite], run_id=f"run-{part}")
-            validation.blocked = quality.blocked_marts(validation.outcomes, [])
-            quality_report.record(conn, validation)
+            validation = gate.validate(conn, [suite], run_id=f"run-{part}")
+            validation.blocked = gate.blocked_marts(validation.outcomes, [])
+            history.record(conn, validation)
             runs.append(validation)
-        report = quality_report.latest_report(conn)
+        report = history.latest_report(conn)
         rows = conn.execute(
             "select run_id, succes, exemples from meta.validations "
             "where colonne = 'part_test' order by valide_le"
@@ -240,8 +238,6 @@ def test_the_history_answers_since_when_a_check_fails(tmp_path):
 
 def test_the_report_shows_each_marts_latest_validation(tmp_path):
     """A run that validates some marts only (the subsidies flow) hides none of the others."""
-    from tasks.quality import history as quality_report
-
     present = {
         "type": "expect_column_values_to_not_be_null",
         "kwargs": {"column": "code_commune"},
@@ -253,15 +249,15 @@ def test_the_report_shows_each_marts_latest_validation(tmp_path):
         )
         communes_table(conn, "('59522', 'Sailly-lez-Lannoy', true, 10.0::double)")
         conn.execute("create table marts.autre as select * from marts.communes")
-        suites = {
-            name: quality.load_suite(write_suite(tmp_path, [present], name))
+        loaded = {
+            name: suites.load_suite(write_suite(tmp_path, [present], name))
             for name in ("communes", "autre")
         }
         for run_id, names in (("run-tout", ["autre", "communes"]), ("run-communes", ["communes"])):
-            validation = quality.validate(conn, [suites[n] for n in names], run_id=run_id)
+            validation = gate.validate(conn, [loaded[n] for n in names], run_id=run_id)
             validation.blocked = {}
-            quality_report.record(conn, validation)
-        report = quality_report.latest_report(conn)
+            history.record(conn, validation)
+        report = history.latest_report(conn)
     assert "exécution run-communes" in report.splitlines()[0]
     # the mart of the latest run as it is; the other with the date and run of its own
     assert re.search(r"^communes : (\d+)/\1 attentes respectées ; VALIDÉ$", report, re.M)

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from tasks.core.errors import InvalidData, InvalidFormat, SourceUnavailable
+from tasks.core.http import RetryPolicy
 from tasks.sources.mirror import mirror_relative_path
 from tasks.subventions.beneficiaries import (
     ABBREVIATIONS,
@@ -70,10 +71,10 @@ def api():
         yield server
 
 
-def client(mirror: str, cache: Path, **options) -> EntreprisesClient:
+def client(mirror: str, cache: Path, rate: float = 100.0, **options) -> EntreprisesClient:
     # Faster than the API's 7/s so that the suite stays quick; the rate test sets 7.
-    settings = {"timeout": 5, "attempts": 3, "backoff": 0.05, "rate": 100.0, **options}
-    return EntreprisesClient(BASE_URL, mirror, cache, **settings)
+    policy = RetryPolicy(**{"timeout": 5, "attempts": 3, "backoff": 0.05, **options})
+    return EntreprisesClient(BASE_URL, mirror, cache, rate=rate, policy=policy)
 
 
 def search_path(q: str) -> str:

@@ -6,6 +6,8 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from tasks.core.http import RetryPolicy
+
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -19,6 +21,16 @@ class Settings:
     http_backoff: float
     http_max_wait: float
     duckdb_memory: str = "1GB"
+
+    @property
+    def http_policy(self) -> RetryPolicy:
+        """The patience of every HTTP client (sources, data.gouv.fr, Recherche d'entreprises)."""
+        return RetryPolicy(
+            attempts=max(1, self.http_attempts),
+            backoff=self.http_backoff,
+            max_wait=self.http_max_wait,
+            timeout=self.http_timeout,
+        )
 
     @property
     def raw_dir(self) -> Path:

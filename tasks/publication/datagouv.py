@@ -1,24 +1,21 @@
-"""A small adapter on requests for the data.gouv.fr API (udata), and nothing more.
+"""A small adapter for the data.gouv.fr API (udata), on the project's HTTP transport.
 
-Idempotent reads and PUTs are retried on connection errors and 5xx. POSTs (create a
-dataset, upload a new file) are never retried here: after a failure the publisher
-reads the remote state again and finds what the POST may have created, so that a
-retried step never leaves a duplicate. The API key travels in a header only: it is
-never logged nor put in a message.
+Reads and PUTs are retried as every request of the project is (tasks/core/http.py:
+connection errors, 429, 5xx, `Retry-After`). POSTs that create something (a dataset, a
+new file) are retried by the transport only after an HTTP 429; after any other failure
+the publisher reads the remote state again and finds what the POST may have created,
+so that a retried step never leaves a duplicate. The API key travels in a header only:
+it is never logged nor put in a message.
 """
 
 from __future__ import annotations
 
-import logging
-import time
 from typing import Any
 
 import requests
 
 from tasks.core.errors import OpenDataError
-from tasks.sources.client import user_agent
-
-log = logging.getLogger(__name__)
+from tasks.core.http import GaveUp, RetryPolicy, Transport
 
 
 class PublicationError(OpenDataError):
@@ -27,24 +24,15 @@ class PublicationError(OpenDataError):
 
 class TransientPublicationError(PublicationError):
     title = "data.gouv.fr momentanément indisponible"
+    wait: float | None = None  # the pause the platform asked for (Retry-After), if any
 
 
 class DataGouvClient:
-    def __init__(
-        self,
-        api: str,
-        api_key: str | None,
-        *,
-        attempts: int = 4,
-        backoff: float = 2.0,
-        timeout: float = 120.0,
-    ):
+    def __init__(self, api: str, api_key: str | None, *, policy: RetryPolicy | None = None):
         self.api = api.rstrip("/")
-        self.attempts, self.backoff, self.timeout = max(1, attempts), backoff, timeout
-        self.session = requests.Session()
-        self.session.headers["User-Agent"] = user_agent()
-        if api_key:
-            self.session.headers["X-API-KEY"] = api_key
+        self.policy = policy or RetryPolicy(timeout=120.0)
+        headers = {"X-API-KEY": api_key} if api_key else {}
+        self.transport = Transport(self.policy, headers=headers)
 
     # Datasets -------------------------------------------------------------------------
     def dataset(self, dataset_id: str) -> dict | None:
@@ -100,51 +88,27 @@ class DataGouvClient:
     # Transport ------------------------------------------------------------------------
     def _call(self, method: str, path: str, *, retry: bool, **kwargs: Any) -> dict:
         url = self.api + path
-        attempts = self.attempts if retry else 1
-        for attempt in range(1, attempts + 1):
-            problem = self._send(method, url, **kwargs)
-            if isinstance(problem, requests.Response):
-                return problem.json() if problem.content else {}
-            if attempt < attempts:
-                wait = self.backoff * 2 ** (attempt - 1)
-                log.warning(
-                    "%s %s : %s (tentative %d/%d), nouvel essai dans %.1f s",
-                    method,
-                    path,
-                    problem,
-                    attempt,
-                    attempts,
-                    wait,
-                )
-                time.sleep(wait)
-        raise TransientPublicationError(
-            f"{method} {path} : {problem}",
-            where=self.api,
-            action="relancez la publication plus tard : elle reprend là où elle s'est arrêtée, "
-            "sans créer de doublon",
-        )
-
-    def _send(self, method: str, url: str, **kwargs: Any) -> requests.Response | str:
-        """The response when it is a success; a description when it is worth a retry."""
-        files = kwargs.pop("files", None)
         try:
-            response = self.session.request(
-                method, url, timeout=self.timeout, files=files() if files else None, **kwargs
+            response = self.transport.request(method, url, idempotent=retry, **kwargs)
+        except GaveUp as gave_up:
+            error = TransientPublicationError(
+                f"{method} {path} : {gave_up.message}",
+                where=self.api,
+                action="relancez la publication plus tard : elle reprend là où elle s'est "
+                "arrêtée, sans créer de doublon",
             )
-        except (requests.ConnectionError, requests.Timeout) as error:
-            return f"connexion impossible ({error.__class__.__name__})"
+            error.wait = gave_up.announced
+            raise error from None
         except requests.RequestException as error:
             # Only the class name: some messages of requests quote header values.
             raise PublicationError(
                 f"requête impossible ({error.__class__.__name__})",
-                where=url.split("/api/1", 1)[0],
+                where=self.api.split("/api/1", 1)[0],
                 action="vérifiez l'adresse de l'API dans catalog/publication.yaml et la clé",
             ) from None
-        if response.status_code >= 500:
-            return f"HTTP {response.status_code}"
         if response.status_code >= 400:
             raise _refused(method, url, response)
-        return response
+        return response.json() if response.content else {}
 
 
 def _fields(errors: dict) -> str:

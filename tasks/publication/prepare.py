@@ -85,53 +85,38 @@ def dataset_key(fiche: Fiche, perimetre: str) -> str:
     return f"{fiche.name}/{perimetre}"
 
 
+@dataclass(frozen=True)
+class Request:
+    """One dataset to prepare: a fiche for one perimeter, and where its files go."""
+
+    fiche: Fiche
+    perimetre: Perimetre
+    organisation: str | None
+    registry: Registry
+    folder: Path
+    today: dt.date
+
+    @property
+    def key(self) -> str:
+        return dataset_key(self.fiche, self.perimetre.code)
+
+
 def prepare(
     conn: duckdb.DuckDBPyConnection,
-    fiche: Fiche,
-    perimetre: Perimetre,
-    organisation: str | None,
-    registry: Registry,
+    request: Request,
     records: dict[str, Record],
     previous_rows: dict[str, dict] | None,
-    folder: Path,
-    today: dt.date,
 ) -> Prepared:
+    """The files and metadata of one dataset, from the warehouse; `records` and
+    `previous_rows` are what was last published, for the changelog."""
+    fiche, perimetre = request.fiche, request.perimetre
     relation = _relation(conn, fiche, perimetre)
-    key = dataset_key(fiche, perimetre.code)
     frame = relation.df()
-    data_path = _data_path(fiche, perimetre, frame, folder, today)
-    published = [quote_ident(c) for c in relation.columns if c not in fiche.colonnes_internes]
-    relation.order(", ".join(quote_ident(c) for c in fiche.cle)).select(
-        ", ".join(published)
-    ).write_csv(str(data_path), header=True)
-    check_schema(fiche, data_path)
+    data_path = _write_data(relation, frame, request)
+    facts = _facts(conn, request, frame)
     rows = changelog.snapshot_rows(frame, fiche.cle)
-    millesimes = ", ".join(
-        str(v) for v in sorted(frame[fiche.couverture_temporelle].dropna().unique())
-    )
-    facts = {
-        "perimetre": perimetre.nom,
-        "lignes": french_number(len(frame)),
-        "communes": french_number(frame["code_commune"].nunique()),
-        "millesimes": millesimes,
-        "sources": _sources(conn, fiche, registry),
-        "colonnes": _columns_table(fiche),
-    }
-    data = Resource(DATA, data_path, _sha1(data_path), {}, base=_data_description(facts))
-    prior = records.get(DATA)
-    if not (prior and prior.sha1 == data.sha1):
-        data.changes = changelog.compare(previous_rows, rows)
-        data.entry = changelog.entry(today.isoformat(), millesimes, data.changes)
-    data.metadata = _resource_metadata(
-        DATA,
-        # A standard's file name (SCDL) is its title: the platform slugifies stored names.
-        data_path.name if fiche.nom_fichier else fiche.titre.format(**facts) + " (CSV)",
-        data.describe(prior.journal if prior else ""),
-        "main",
-    )
-    if fiche.schema:
-        data.metadata["schema"] = dict(fiche.schema)
-    dictionary = _dictionary(fiche, folder)
+    data = _data_resource(request, data_path, facts, records.get(DATA), previous_rows, rows)
+    dictionary = _dictionary(fiche, request.folder)
     dictionary.base = "Nom et description de chaque colonne du fichier de données."
     dictionary.metadata = _resource_metadata(
         DICTIONARY,
@@ -140,15 +125,69 @@ def prepare(
         "documentation",
     )
     return Prepared(
-        key=key,
+        key=request.key,
         fiche=fiche,
         perimetre=perimetre,
-        organisation=organisation,
-        metadata=_dataset_metadata(fiche, perimetre, organisation, facts, frame, key),
+        organisation=request.organisation,
+        metadata=_dataset_metadata(request, facts, frame),
         resources=[data, dictionary],
         snapshot=rows,
         rows=len(frame),
     )
+
+
+def _write_data(relation: duckdb.DuckDBPyRelation, frame, request: Request) -> Path:
+    """The perimeter's rows in key order, internal columns left out, checked against the
+    standard the fiche follows."""
+    fiche = request.fiche
+    path = _data_path(fiche, request.perimetre, frame, request.folder, request.today)
+    published = [quote_ident(c) for c in relation.columns if c not in fiche.colonnes_internes]
+    relation.order(", ".join(quote_ident(c) for c in fiche.cle)).select(
+        ", ".join(published)
+    ).write_csv(str(path), header=True)
+    check_schema(fiche, path)
+    return path
+
+
+def _facts(conn: duckdb.DuckDBPyConnection, request: Request, frame) -> dict[str, str]:
+    """What the fiche's texts are filled with: the perimeter, counts, millésimes, sources."""
+    fiche = request.fiche
+    return {
+        "perimetre": request.perimetre.nom,
+        "lignes": french_number(len(frame)),
+        "communes": french_number(frame["code_commune"].nunique()),
+        "millesimes": ", ".join(
+            str(v) for v in sorted(frame[fiche.couverture_temporelle].dropna().unique())
+        ),
+        "sources": _sources(conn, fiche, request.registry),
+        "colonnes": _columns_table(fiche),
+    }
+
+
+def _data_resource(
+    request: Request,
+    path: Path,
+    facts: dict[str, str],
+    prior: Record | None,
+    previous_rows: dict[str, dict] | None,
+    rows: dict[str, dict],
+) -> Resource:
+    """The data file, with a changelog entry when its content changed."""
+    fiche = request.fiche
+    data = Resource(DATA, path, _sha1(path), {}, base=_data_description(facts))
+    if not (prior and prior.sha1 == data.sha1):
+        data.changes = changelog.compare(previous_rows, rows)
+        data.entry = changelog.entry(request.today.isoformat(), facts["millesimes"], data.changes)
+    data.metadata = _resource_metadata(
+        DATA,
+        # A standard's file name (SCDL) is its title: the platform slugifies stored names.
+        path.name if fiche.nom_fichier else fiche.titre.format(**facts) + " (CSV)",
+        data.describe(prior.journal if prior else ""),
+        "main",
+    )
+    if fiche.schema:
+        data.metadata["schema"] = dict(fiche.schema)
+    return data
 
 
 def check_columns(conn: duckdb.DuckDBPyConnection, fiche: Fiche) -> None:
@@ -228,7 +267,8 @@ def _relation(conn: duckdb.DuckDBPyConnection, fiche: Fiche, perimetre: Perimetr
     )
 
 
-def _dataset_metadata(fiche, perimetre, organisation, facts, frame, key) -> dict:
+def _dataset_metadata(request: Request, facts: dict[str, str], frame) -> dict:
+    fiche, perimetre, organisation = request.fiche, request.perimetre, request.organisation
     years = sorted(int(v) for v in frame[fiche.couverture_temporelle].dropna().unique())
     metadata = {
         "title": fiche.titre.format(**facts),
@@ -240,7 +280,7 @@ def _dataset_metadata(fiche, perimetre, organisation, facts, frame, key) -> dict
         "temporal_coverage": (
             {"start": f"{years[0]}-01-01", "end": f"{years[-1]}-12-31"} if years else None
         ),
-        "extras": {KEY_EXTRA: key},
+        "extras": {KEY_EXTRA: request.key},
     }
     if organisation:
         metadata["organization"] = organisation

@@ -151,10 +151,10 @@ def _create(client: DataGouvClient, prepared: Prepared) -> dict:
     for attempt in range(1, _RETRIES + 1):
         try:
             return client.create_dataset(prepared.metadata)
-        except TransientPublicationError:
+        except TransientPublicationError as error:
             # The POST may have succeeded before the error: look (after a pause, the
             # platform may still be writing) before creating again.
-            time.sleep(client.backoff * attempt)
+            _pause(client, error, attempt)
             found = _find_dataset(client, prepared, None)
             if found is not None:
                 return found
@@ -214,15 +214,23 @@ def _upload(client: DataGouvClient, dataset_id: str, resource: Resource) -> dict
     for attempt in range(1, _RETRIES + 1):
         try:
             return client.upload_new(dataset_id, resource.filename, resource.content)
-        except TransientPublicationError:
+        except TransientPublicationError as error:
             # The file may have arrived before the error: adopt it rather than upload twice.
-            time.sleep(client.backoff * attempt)
+            _pause(client, error, attempt)
             found = _find_resource(client.dataset(dataset_id) or {}, resource, None)
             if found is not None:
                 return found
             if attempt == _RETRIES:
                 raise
     raise AssertionError("unreachable")
+
+
+def _pause(client: DataGouvClient, error: TransientPublicationError, attempt: int) -> None:
+    """Wait before looking again, as long as the platform asked (never beyond the maximum:
+    a longer request stops the publication, to be resumed later)."""
+    if error.wait is not None and error.wait > client.policy.max_wait:
+        raise error
+    time.sleep(client.policy.pause(attempt, error.wait))
 
 
 def _find_resource(remote: dict, resource: Resource, recorded: Record | None) -> dict | None:

@@ -4,19 +4,23 @@ never passed as a parameter: task parameters are stored and shown by Prefect."""
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
+from prefect.runtime import task_run
 
 from tasks.core.errors import ConfigurationError
 from tasks.core.settings import Settings
-from tasks.publication import prepare as publication
-from tasks.publication import reconcile as publish
+from tasks.core.sql import read_sql
+from tasks.publication import reconcile
 from tasks.publication.catalog import Catalog, Environment, Fiche, record_dataset_id
 from tasks.publication.datagouv import DataGouvClient
+from tasks.publication.prepare import Request, dataset_key, prepare
+from tasks.publication.reconcile import BLOCKED, DatasetPlan
 from tasks.publication.secrets import api_key
-from tasks.quality import gate as quality
+from tasks.quality.gate import Outcome, blocked_marts
 from tasks.sources.registry import Registry
 from tasks.transform import models
 from tasks.transform.warehouse import connect
@@ -39,63 +43,74 @@ def check_api_key(environment: Environment, dry_run: bool) -> bool:
     return present
 
 
-@task(name="publier-jeu", **_TASK)
-def publish_dataset(
-    fiche: Fiche,
-    perimetre_code: str,
-    catalog: Catalog,
-    environment: Environment,
-    registry: Registry,
-    settings: Settings,
-    outcomes: list[quality.Outcome],
-    dry_run: bool,
-    force: bool = False,
-) -> publish.DatasetPlan:
-    perimetre = catalog.perimetres[perimetre_code]
-    key = publication.dataset_key(fiche, perimetre_code)
-    reason = _blocking_reason(fiche, outcomes)
+@dataclass(frozen=True)
+class PublicationRun:
+    """What every dataset of one publication shares: where, against which checks, how."""
+
+    catalog: Catalog
+    environment: Environment
+    registry: Registry
+    settings: Settings
+    outcomes: list[Outcome]
+    dry_run: bool
+    force: bool = False
+    today: dt.date = field(default_factory=dt.date.today)
+
+    @property
+    def folder(self) -> Path:
+        return self.settings.outputs_dir / "publication" / self.environment.name
+
+
+def _publish_name() -> str:
+    """`publier-communes-mel` in the Prefect UI."""
+    parameters = task_run.parameters
+    return f"publier-{parameters['fiche'].name}-{parameters['perimetre_code']}"
+
+
+@task(name="publier-jeu", task_run_name=_publish_name, **_TASK)
+def publish_dataset(run: PublicationRun, fiche: Fiche, perimetre_code: str) -> DatasetPlan:
+    """Prepare one dataset of one perimeter from the warehouse, then bring data.gouv.fr to
+    it (or, without a key or in a dry run, say what would be sent)."""
+    perimetre = run.catalog.perimetres[perimetre_code]
+    key = dataset_key(fiche, perimetre_code)
+    reason = _blocking_reason(fiche, run.outcomes)
     if reason:
         title = fiche.titre.replace("{perimetre}", perimetre.nom)
-        return publish.DatasetPlan(key, title, publish.BLOCKED, reason=reason)
-    known_id = fiche.dataset_id(perimetre_code, environment.name)
-    secret = api_key(environment)
-    organisation = environment.organisations.get(perimetre_code)
-    if secret and not dry_run and not organisation:
-        raise ConfigurationError(
-            f"aucune organisation déclarée pour le périmètre {perimetre_code} "
-            f"sur {environment.nom}",
-            where=f"catalog/publication.yaml, environnements.{environment.name}.organisations",
-            action="indiquez l'identifiant de l'organisation qui publie (page de l'organisation "
-            "sur data.gouv.fr) : sans elle, le jeu serait rattaché au compte de la clé",
-        )
-    folder = settings.outputs_dir / "publication" / environment.name
-    with connect(settings.warehouse) as conn:
-        conn.execute(_schema())
-        records = publish.load_records(conn, environment.name, key)
-        known_id = known_id or next((r.dataset_id for r in records.values()), None)
-        prepared = publication.prepare(
-            conn,
-            fiche,
-            perimetre,
-            organisation,
-            registry,
-            records,
-            publish.load_snapshot(conn, environment.name, key),
-            folder,
-            dt.date.today(),
+        return DatasetPlan(key, title, BLOCKED, reason=reason)
+    secret = api_key(run.environment)
+    organisation = run.environment.organisations.get(perimetre_code)
+    if secret and not run.dry_run and not organisation:
+        raise _no_organisation(perimetre_code, run.environment)
+    request = Request(fiche, perimetre, organisation, run.registry, run.folder, run.today)
+    with connect(run.settings.warehouse) as conn:
+        conn.execute(read_sql("schema.sql"))
+        records = reconcile.load_records(conn, run.environment.name, key)
+        previous_rows = reconcile.load_snapshot(conn, run.environment.name, key)
+        prepared = prepare(conn, request, records, previous_rows)
+        known_id = fiche.dataset_id(perimetre_code, run.environment.name) or next(
+            (r.dataset_id for r in records.values()), None
         )
         if secret is None:
-            return publish.plan_from_records(prepared, known_id, records)
-        client = DataGouvClient(
-            environment.api, secret, attempts=settings.http_attempts, backoff=settings.http_backoff
+            return reconcile.plan_from_records(prepared, known_id, records)
+        client = DataGouvClient(run.environment.api, secret, policy=run.settings.http_policy)
+        plan, remote = reconcile.reconcile(
+            client, prepared, known_id, records, run.dry_run, run.force
         )
-        plan, remote = publish.reconcile(client, prepared, known_id, records, dry_run, force)
-        if dry_run or remote is None:
+        if run.dry_run or remote is None:
             return plan
-        publish.save_state(conn, environment.name, prepared, remote["id"])
+        reconcile.save_state(conn, run.environment.name, prepared, remote["id"])
         if remote["id"] != known_id:
-            _record_id(fiche, perimetre_code, environment.name, remote["id"])
+            _record_id(fiche, perimetre_code, run.environment.name, remote["id"])
         return plan
+
+
+def _no_organisation(perimetre_code: str, environment: Environment) -> ConfigurationError:
+    return ConfigurationError(
+        f"aucune organisation déclarée pour le périmètre {perimetre_code} sur {environment.nom}",
+        where=f"catalog/publication.yaml, environnements.{environment.name}.organisations",
+        action="indiquez l'identifiant de l'organisation qui publie (page de l'organisation "
+        "sur data.gouv.fr) : sans elle, le jeu serait rattaché au compte de la clé",
+    )
 
 
 def _record_id(fiche: Fiche, perimetre: str, env: str, dataset_id: str) -> None:
@@ -107,7 +122,7 @@ def _record_id(fiche: Fiche, perimetre: str, env: str, dataset_id: str) -> None:
         get_run_logger().warning(
             "Jeu %s créé (identifiant %s) mais la fiche %s n'a pas pu être mise à jour (%s) : "
             "reportez l'identifiant dans son bloc datagouv.%s.%s",
-            publication.dataset_key(fiche, perimetre),
+            dataset_key(fiche, perimetre),
             dataset_id,
             fiche.path,
             error,
@@ -116,7 +131,7 @@ def _record_id(fiche: Fiche, perimetre: str, env: str, dataset_id: str) -> None:
         )
 
 
-def _blocking_reason(fiche: Fiche, outcomes: list[quality.Outcome]) -> str | None:
+def _blocking_reason(fiche: Fiche, outcomes: list[Outcome]) -> str | None:
     """Why a dataset may not be published: its suite failed or did not run at all, or
     it is built from a mart that is blocked."""
     own = [o for o in outcomes if o.mart == fiche.suite]
@@ -125,16 +140,10 @@ def _blocking_reason(fiche: Fiche, outcomes: list[quality.Outcome]) -> str | Non
     failed = [o for o in own if o.severity == "critical" and not o.success]
     if failed:
         return "attente(s) critique(s) en échec : " + " ; ".join(o.describe() for o in failed[:3])
-    blocked = quality.blocked_marts(outcomes, models.discover())
+    blocked = blocked_marts(outcomes, models.discover())
     if fiche.mart in blocked:
         return f"mart {fiche.mart} bloqué : {blocked[fiche.mart]}"
     return None
-
-
-def _schema() -> str:
-    from tasks.core.sql import read_sql
-
-    return read_sql("schema.sql")
 
 
 def plan_folder(settings: Settings) -> Path:

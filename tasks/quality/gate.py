@@ -1,22 +1,15 @@
-"""Quality gate: one Great Expectations suite per mart, validated on a DataFrame.
+"""Quality gate: every mart validated with its suite and the common checks, on a
+DataFrame, in one Great Expectations context.
 
 GX's SQL datasource does not work with DuckDB, so each mart is read into pandas and
-validated with an ephemeral context. GX silently drops an expectation it cannot
-parse: each one is built here explicitly, and a suite that loses one is refused.
-
-Besides its own suite, every mart gets the common checks (`common_expectations`): it
-is not empty, its shares (`part_*`) lie within [0, 100], and a mart that a fiche
-publishes has no duplicate key and no column left entirely empty.
-
-A failed critical expectation blocks its mart and every mart built from it
-(`blocked_marts`); the other marts go on.
+validated with an ephemeral context. A failed critical expectation blocks its mart and
+every mart built from it (`blocked_marts`); the other marts go on.
 """
 
 from __future__ import annotations
 
 import copy
 import datetime as dt
-import json
 import logging
 import uuid
 from dataclasses import dataclass, field
@@ -26,60 +19,21 @@ import duckdb
 import great_expectations as gx
 import pandas as pd
 from great_expectations.core.run_identifier import RunIdentifier
-from great_expectations.expectations.expectation_configuration import ExpectationConfiguration
 
 from tasks.core.errors import ConfigurationError, QualityGateFailed
-from tasks.core.settings import PROJECT_ROOT
 from tasks.core.sql import quote_ident
 from tasks.quality import data_docs
+from tasks.quality.messages import (
+    SAMPLE_SIZE,
+    described,
+    explain,
+    plain,
+    raised_message,
+    rule,
+    samples,
+)
+from tasks.quality.suites import SUITE, Suite, build_expectation, common_expectations
 from tasks.transform.models import Model, upstream_marts
-
-EXPECTATIONS_DIR = PROJECT_ROOT / "expectations"
-SEVERITIES = ("critical", "warning")
-SAMPLE_SIZE = 10
-SUITE, COMMON = "suite", "contrôle commun"
-
-# The rule of each expectation type, in words a data officer reads.
-RULES = {
-    "expect_column_to_exist": "la colonne {column} existe",
-    "expect_column_values_to_not_be_null": "la colonne {column} est toujours renseignée",
-    "expect_column_values_to_be_unique": "chaque valeur de {column} est unique",
-    "expect_compound_columns_to_be_unique": "chaque combinaison ({column_list}) est unique",
-    "expect_column_values_to_match_regex": "{column} respecte le motif {regex}",
-    "expect_column_values_to_be_in_set": "{column} prend une valeur parmi {value_set}",
-    "expect_column_values_to_be_between": "{column} est compris entre {min_value} et {max_value}",
-    "expect_column_sum_to_be_between": "la somme de {column} est comprise entre {min_value} et "
-    "{max_value}",
-    "expect_column_distinct_values_to_contain_set": "{column} contient {value_set}",
-    "expect_column_unique_value_count_to_be_between": "le nombre de valeurs distinctes de "
-    "{column} est compris entre {min_value} et {max_value}",
-    "expect_column_pair_values_a_to_be_greater_than_b": "{column_A} est supérieur ou égal à "
-    "{column_B}",
-    "expect_table_row_count_to_be_between": "le nombre de lignes est compris entre {min_value} "
-    "et {max_value}",
-}
-# Bounds left open read better in words than as "None".
-OPEN_RULES = {
-    ("expect_column_values_to_be_between", "max_value"): "{column} est supérieur ou égal à "
-    "{min_value}",
-    ("expect_column_values_to_be_between", "min_value"): "{column} est inférieur ou égal à "
-    "{max_value}",
-    ("expect_table_row_count_to_be_between", "max_value"): "le mart a au moins {min_value} "
-    "ligne(s)",
-    ("expect_column_unique_value_count_to_be_between", "max_value"): "{column} a au moins "
-    "{min_value} valeur(s) renseignée(s) distincte(s)",
-}
-
-
-@dataclass(frozen=True)
-class Suite:
-    mart: str
-    path: Path
-    expectations: list
-    severities: list[str]
-    # Published columns a standard allows to be empty everywhere (suite `meta`,
-    # `colonnes_facultatives`): exempt from the "never entirely empty" common check.
-    optional: tuple[str, ...] = ()
 
 
 @dataclass
@@ -110,53 +64,6 @@ class Outcome:
         return text
 
 
-def load_suite(path: Path) -> Suite:
-    """Read a suite file, refusing it if any expectation cannot be built."""
-    try:
-        document = json.loads(path.read_text(encoding="utf-8"))
-        declared = document["expectations"]
-    except (OSError, json.JSONDecodeError, KeyError, TypeError) as error:
-        raise ConfigurationError(
-            f"suite d'attentes illisible ({error})",
-            where=str(path),
-            action="corrigez le JSON (un objet avec `name` et une liste `expectations`)",
-        ) from error
-    expectations, severities = [], []
-    for index, entry in enumerate(declared, start=1):
-        severity = (entry.get("meta") or {}).get("severity")
-        if severity not in SEVERITIES:
-            raise ConfigurationError(
-                f"l'attente n°{index} ({entry.get('type')}) n'a pas de gravité valide "
-                f"(meta.severity = {severity!r})",
-                where=str(path),
-                action='indiquez "severity": "critical" (bloque la publication) ou '
-                '"warning" (signalé) dans son `meta`',
-            )
-        try:
-            expectations.append(ExpectationConfiguration(**entry).to_domain_obj())
-        except Exception as error:
-            raise ConfigurationError(
-                f"l'attente n°{index} ({entry.get('type')}) est invalide : {error}",
-                where=str(path),
-                action="vérifiez le nom de l'attente et ses arguments dans la documentation "
-                "de Great Expectations",
-            ) from error
-        severities.append(severity)
-    optional = tuple((document.get("meta") or {}).get("colonnes_facultatives") or ())
-    return Suite(path.stem, path, expectations, severities, optional)
-
-
-def suites_for(marts: list[Model], folder: Path = EXPECTATIONS_DIR) -> list[Suite]:
-    missing = [mart.name for mart in marts if not (folder / f"{mart.name}.json").exists()]
-    if missing:
-        raise ConfigurationError(
-            f"aucune suite d'attentes pour le(s) mart(s) : {', '.join(missing)}",
-            where=str(folder),
-            action="chaque mart publié a sa suite : créez expectations/<mart>.json",
-        )
-    return [load_suite(folder / f"{mart.name}.json") for mart in marts]
-
-
 @dataclass
 class Validation:
     """One validation of the marts of a warehouse: what passed, what is blocked and why."""
@@ -171,59 +78,6 @@ class Validation:
     @property
     def marts(self) -> list[str]:
         return list(dict.fromkeys(o.mart for o in self.outcomes))
-
-
-def common_expectations(
-    suite: Suite, columns: list[str], published_key: list[str] | None
-) -> list[dict]:
-    """The checks every mart gets, unless its own suite already declares the same one."""
-    declared = {(e.expectation_type, _key_of(e.configuration.kwargs)) for e in suite.expectations}
-
-    def check(kind: str, why: str, **kwargs) -> dict | None:
-        if (kind, _key_of(kwargs)) in declared:
-            return None
-        meta = {"severity": "critical", "origine": COMMON, "pourquoi": why}
-        return {"type": kind, "kwargs": kwargs, "meta": meta}
-
-    entries = [
-        check(
-            "expect_table_row_count_to_be_between",
-            "Un mart vide ne doit remplacer ni un fichier ni un jeu publié.",
-            min_value=1,
-            max_value=None,
-        ),
-        *(
-            check(
-                "expect_column_values_to_be_between",
-                "Une part s'exprime en pourcentage, entre 0 et 100.",
-                column=column,
-                min_value=0,
-                max_value=100,
-            )
-            for column in columns
-            if column.startswith("part_")
-        ),
-    ]
-    why_key = "La clé du jeu publié (fiche, `cle`) identifie une seule ligne."
-    if published_key and len(published_key) == 1:
-        entries.append(check("expect_column_values_to_be_unique", why_key, column=published_key[0]))
-    elif published_key:
-        entries.append(
-            check("expect_compound_columns_to_be_unique", why_key, column_list=list(published_key))
-        )
-    if published_key:
-        entries += [
-            check(
-                "expect_column_unique_value_count_to_be_between",
-                "Une colonne publiée entièrement vide signale une source qui a changé.",
-                column=column,
-                min_value=1,
-                max_value=None,
-            )
-            for column in columns
-            if column not in suite.optional
-        ]
-    return [entry for entry in entries if entry]
 
 
 def validate(
@@ -250,10 +104,10 @@ def validate(
         # copies: GX binds an expectation to the one suite it is added to
         expected = [
             *map(copy.copy, suite.expectations),
-            *(_build(entry, suite.path) for entry in common),
+            *(build_expectation(entry, suite.path) for entry in common),
         ]
         for expectation in expected:
-            expectation.description = _described(expectation)
+            expectation.description = described(expectation)
         gx_suite = context.suites.add(gx.ExpectationSuite(name=suite.mart, expectations=expected))
         if len(gx_suite.expectations) != len(expected):
             raise ConfigurationError(
@@ -341,36 +195,6 @@ def _result_format(frame: pd.DataFrame) -> dict:
     return {"result_format": "SUMMARY", "partial_unexpected_count": SAMPLE_SIZE}
 
 
-def _described(expectation) -> str:
-    """The rule in French, with its severity, as the Data Docs show it."""
-    config = expectation.configuration
-    severity = (config.meta or {}).get("severity")
-    label = "bloquante" if severity == "critical" else "avertissement"
-    kwargs = {k: v for k, v in config.kwargs.items() if k != "batch_id"}
-    return f"[{label}] {_rule(config.type, kwargs)}"
-
-
-def _build(entry: dict, path: Path):
-    try:
-        return ExpectationConfiguration(**entry).to_domain_obj()
-    except Exception as error:  # a common check that GX refuses is a bug of ours
-        raise ConfigurationError(
-            f"contrôle commun invalide ({entry['type']}) : {error}",
-            where=str(path),
-            action="signalez-le : les contrôles communs sont définis dans tasks/quality.py",
-        ) from error
-
-
-def _key_of(kwargs: dict) -> tuple:
-    """What makes two checks the same: their column(s) and bounds, not their options."""
-    bounds = [
-        (name, tuple(value) if isinstance(value, list) else value)
-        for name, value in sorted(kwargs.items())
-        if name in ("column", "column_list", "min_value", "max_value") and value is not None
-    ]
-    return (*bounds, ("conditionnel", bool(kwargs.get("row_condition"))))
-
-
 def _newest_millesime(frame: pd.DataFrame) -> int | None:
     for column in ("millesime", "millesime_cog"):
         if column in frame.columns and frame[column].notna().any():
@@ -382,93 +206,19 @@ def _outcome(mart: str, item, frame: pd.DataFrame, millesime: int | None = None)
     config = item.expectation_config
     kwargs = {k: v for k, v in config.kwargs.items() if k != "batch_id"}
     details = item.result or {}
-    raised = _raised_message(item.exception_info)
-    error = None if raised is None else _explain(raised, kwargs, frame)
+    raised = raised_message(item.exception_info)
+    error = None if raised is None else explain(raised, kwargs, frame)
     return Outcome(
         mart=mart,
         expectation=config.type,
-        rule=_rule(config.type, kwargs),
+        rule=rule(config.type, kwargs),
         column=kwargs.get("column"),
         severity=(config.meta or {}).get("severity", "critical"),
         success=bool(item.success),
-        observed=_plain(details.get("observed_value")),
+        observed=plain(details.get("observed_value")),
         unexpected_count=details.get("unexpected_count"),
-        samples=_samples(details, frame, kwargs.get("column")),
+        samples=samples(details, frame, kwargs.get("column")),
         error=error,
         origin=(config.meta or {}).get("origine", SUITE),
         millesime=millesime,
     )
-
-
-def _rule(expectation: str, kwargs: dict) -> str:
-    template = RULES.get(expectation, expectation.replace("_", " "))
-    for bound in ("min_value", "max_value"):
-        if kwargs.get(bound) is None:  # GX drops a bound left open
-            template = OPEN_RULES.get((expectation, bound), template)
-    values = {key: _shown_number(_plain(value)) for key, value in kwargs.items()}
-    try:
-        rule = template.format(**values)
-    except (KeyError, IndexError):
-        rule = template
-    condition = kwargs.get("row_condition")
-    if isinstance(condition, dict):
-        condition = condition.get("pass_through_filter")
-    return f"{rule} (lorsque {condition})" if condition else rule
-
-
-def _samples(details: dict, frame: pd.DataFrame, column: str | None) -> list[str]:
-    """Up to 10 unexpected values, each with the commune it belongs to."""
-    indexes = (details.get("partial_unexpected_index_list") or [])[:SAMPLE_SIZE]
-    values = details.get("partial_unexpected_list") or []
-    if indexes and isinstance(indexes[0], dict) and len(values) >= len(indexes):
-        # COMPLETE format: each index is the row's code and name, beside its value
-        return [
-            _labelled(pd.Series(where), value)
-            for where, value in zip(indexes, values[: len(indexes)], strict=True)
-        ]
-    if indexes and column in frame.columns:
-        rows = frame.loc[[i for i in indexes if i in frame.index]]
-        return [_labelled(row, row[column]) for _, row in rows.iterrows()]
-    return [repr(_plain(v)) for v in values[:SAMPLE_SIZE]]
-
-
-def _labelled(row: pd.Series, value) -> str:
-    who = " ".join(
-        str(row[c]) for c in ("code_commune", "nom_commune") if c in row and pd.notna(row[c])
-    )
-    return f"{who} : {_plain(value)!r}" if who else repr(_plain(value))
-
-
-def _raised_message(info) -> str | None:
-    """GX nests exception details per metric when a metric could not be computed."""
-    if not isinstance(info, dict):
-        return None
-    if "raised_exception" in info:
-        return (info.get("exception_message") or "") if info["raised_exception"] else None
-    messages = [m for m in map(_raised_message, info.values()) if m is not None]
-    return messages[0] if messages else None
-
-
-def _explain(message: str, kwargs: dict, frame: pd.DataFrame) -> str:
-    columns = [kwargs.get("column"), *(kwargs.get("column_list") or [])]
-    absent = [c for c in columns if c and c not in frame.columns]
-    if absent:
-        return (
-            f"la colonne {', '.join(absent)} n'existe pas dans le mart (colonnes : "
-            f"{', '.join(frame.columns)})"
-        )
-    last_line = message.strip().splitlines()[-1] if message.strip() else "?"
-    return f"l'attente n'a pas pu être évaluée ({last_line})"
-
-
-def _shown_number(value):
-    """0.0 reads 0 in a rule (GX turns the bounds of a range into floats)."""
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
-    return value
-
-
-def _plain(value):
-    if hasattr(value, "item"):
-        return value.item()
-    return value

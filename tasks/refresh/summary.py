@@ -2,15 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import duckdb
-from prefect.artifacts import create_markdown_artifact
 
-from tasks.core.errors import OpenDataError
 from tasks.core.settings import PROJECT_ROOT
 from tasks.core.text import french_number
 from tasks.publication.plan import PublicationReport
@@ -134,23 +130,6 @@ def summarize(
         blocked=dict(validation.blocked),
         docs=validation.docs,
     )
-
-
-@contextmanager
-def reported_failure(key: str) -> Iterator[None]:
-    """A failed run says why in a Prefect artifact too, in French, beside its state."""
-    try:
-        yield
-    except Exception as error:
-        if isinstance(error, OpenDataError):
-            message, what = error.message, error.what
-        else:  # an unforeseen failure: say at least what it is
-            what = f"erreur inattendue {error.__class__.__name__} : {error}"
-            message = f"{what}\n  Que faire : voir les journaux de l'exécution ; signalez-la."
-        create_markdown_artifact(
-            key=key, markdown=f"# Échec\n\n```\n{message}\n```\n", description=what[:200]
-        )
-        raise
 
 
 def mel_membership(warehouse: Path) -> tuple[int, int | None]:

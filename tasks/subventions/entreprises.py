@@ -28,9 +28,7 @@ import datetime as dt
 import hashlib
 import json
 import logging
-import math
 import re
-import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -39,13 +37,7 @@ from urllib.parse import quote, urlencode
 import requests
 
 from tasks.core.errors import InvalidFormat, SourceUnavailable
-from tasks.sources.client import (
-    RETRY_STATUSES,
-    TRANSIENT_ERRORS,
-    describe_error,
-    retry_after,
-    user_agent,
-)
+from tasks.core.http import GaveUp, RetryPolicy, Transport
 from tasks.sources.mirror import locate
 from tasks.subventions.beneficiaries import normalise
 
@@ -155,25 +147,23 @@ class EntreprisesClient:
         cache_dir: Path,
         *,
         rate: float = 7.0,
-        timeout: float = 30,
-        attempts: int = 5,
-        max_wait: float = 120,
-        backoff: float = 1.0,
+        policy: RetryPolicy | None = None,
         session: requests.Session | None = None,
     ):
         self.base_url = base_url
         self.mirror = mirror
         self.cache_dir = Path(cache_dir)
-        self.interval = 1 / rate if rate > 0 else 0.0
-        self.timeout = timeout
-        self.attempts = max(1, attempts)
-        self.max_wait = max_wait
-        self.backoff = backoff
-        self.session = session or requests.Session()
-        self.session.headers["User-Agent"] = user_agent()
-        self.session.headers["Accept"] = "application/json"
-        self.requests_sent = 0  # HTTP requests actually sent, for the report
-        self._not_before = 0.0  # time.monotonic() before which no request may leave
+        self.transport = Transport(
+            policy or RetryPolicy(timeout=30, backoff=1.0),
+            session=session,
+            rate=rate if rate > 0 else None,
+            headers={"Accept": "application/json"},
+        )
+
+    @property
+    def requests_sent(self) -> int:
+        """HTTP requests actually sent, for the report."""
+        return self.transport.sent
 
     def search(self, q: str, code_commune: str, associations_only: bool = True) -> list[Candidate]:
         """The associations answered for `q`; SearchRefused when the API will not answer."""
@@ -222,57 +212,18 @@ class EntreprisesClient:
         return payload
 
     def _fetch(self, url: str, address: str, refusable: bool = False) -> bytes:
-        problem = ""
-        for attempt in range(1, self.attempts + 1):
-            self._throttle()
-            wait = self.backoff * 2 ** (attempt - 1)
-            try:
-                response = self.session.get(address, timeout=self.timeout)
-            except TRANSIENT_ERRORS as error:
-                problem = describe_error(error)
-            else:
-                status = response.status_code
-                if response.ok:
-                    return response.content
-                if status in (401, 403):
-                    raise _access_denied(url, address, status)
-                if refusable and 400 <= status < 500 and status not in FATAL_4XX:
-                    raise _Refused(status, _api_error(response.content))
-                if status not in RETRY_STATUSES:
-                    raise _http_error(url, address, status)
-                problem = f"HTTP {status}"
-                announced = retry_after(response)
-                if announced is not None and announced > self.max_wait:
-                    raise _wait_too_long(url, address, status, announced, self.max_wait)
-                wait = announced or wait
-            if attempt < self.attempts:
-                wait = min(wait, self.max_wait)
-                log.warning(
-                    "%s : %s (tentative %d/%d), nouvel essai dans %.1f s",
-                    url,
-                    problem,
-                    attempt,
-                    self.attempts,
-                    wait,
-                )
-                self._not_before = max(self._not_before, time.monotonic() + wait)
-        raise SourceUnavailable(
-            f"l'API Recherche d'entreprises n'a pas répondu correctement à {url} après "
-            f"{self.attempts} tentatives ({problem})",
-            where=address,
-            action="réessayez plus tard (les réponses déjà reçues sont gardées en cache) ; "
-            f"si l'erreur persiste, {_CONFIG_HINT}. Le fichier des identifiants n'a pas "
-            "été modifié.",
-        )
-
-    def _throttle(self) -> None:
-        """Wait for the next free slot: `rate` per second, later after a Retry-After."""
-        now = time.monotonic()
-        start = max(now, self._not_before)
-        if start > now:
-            time.sleep(start - now)
-        self._not_before = start + self.interval
-        self.requests_sent += 1
+        try:
+            response = self.transport.request("GET", address)
+        except GaveUp as gave_up:
+            raise _gave_up(url, address, gave_up) from None
+        status = response.status_code
+        if response.ok:
+            return response.content
+        if status in (401, 403):
+            raise _access_denied(url, address, status)
+        if refusable and 400 <= status < 500 and status not in FATAL_4XX:
+            raise _Refused(status, _api_error(response.content))
+        raise _http_error(url, address, status)
 
     def _read_local(self, url: str, path: Path) -> bytes:
         if not path.is_file():
@@ -358,16 +309,21 @@ def _access_denied(url: str, address: str, status: int) -> SourceUnavailable:
     )
 
 
-def _wait_too_long(
-    url: str, address: str, status: int, announced: float, max_wait: float
-) -> SourceUnavailable:
+def _gave_up(url: str, address: str, gave_up: GaveUp) -> SourceUnavailable:
+    what = f"l'API Recherche d'entreprises ({gave_up.host}) {gave_up.reason}, en réponse à {url}"
+    if gave_up.too_long:
+        return SourceUnavailable(
+            what,
+            where=address,
+            action="relancez plus tard ; les réponses déjà reçues sont en cache et ne seront "
+            "pas redemandées. Le fichier des identifiants n'a pas été modifié.",
+        )
     return SourceUnavailable(
-        f"l'API Recherche d'entreprises demande d'attendre {math.ceil(announced)} s avant "
-        f"toute nouvelle requête (HTTP {status}, en-tête Retry-After, en réponse à {url}), "
-        f"plus que l'attente maximale de {math.ceil(max_wait)} s",
+        what,
         where=address,
-        action="relancez plus tard ; les réponses déjà reçues sont en cache et ne seront "
-        "pas redemandées. Le fichier des identifiants n'a pas été modifié.",
+        action="réessayez plus tard (les réponses déjà reçues sont gardées en cache) ; "
+        f"si l'erreur persiste, {_CONFIG_HINT}. Le fichier des identifiants n'a pas "
+        "été modifié.",
     )
 
 

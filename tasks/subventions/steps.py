@@ -11,9 +11,9 @@ from prefect.cache_policies import NO_CACHE
 
 from tasks.core.errors import InvalidData
 from tasks.core.settings import Settings
-from tasks.publication.catalog import load_catalog
-from tasks.quality import gate as quality
+from tasks.quality.gate import Validation
 from tasks.quality.schema.validate import validate
+from tasks.quality.steps import validate_marts
 from tasks.subventions import beneficiaries, decisions, identifiers, loading, scdl
 from tasks.subventions.config import CommuneSubventions, SubventionsConfig
 from tasks.subventions.extraction import apply_answers, decisions_found, read_document
@@ -121,9 +121,7 @@ def identify(
         settings.mirror,
         settings.data_dir / "cache" / "recherche-entreprises",
         rate=config.api_rate,
-        timeout=settings.http_timeout,
-        attempts=settings.http_attempts,
-        max_wait=settings.http_max_wait,
+        policy=settings.http_policy,
     )
     found = identifiers.resolve(groups, client, commune.code_commune, previous)
     identifiers.write_identifiers(out / IDENTIFIERS, found)
@@ -211,11 +209,9 @@ def load_rows(candidate: Path, build: Build, drop_missing_years: bool) -> dict[s
 
 
 @task(name="controler-subventions", **_TASK)
-def check_quality(candidate: Path) -> quality.Validation:
+def check_quality(candidate: Path) -> Validation:
     """The suites of the marts built from the subsidies (the others did not change)."""
-    marts = [m for m in loading.downstream_models() if m.layer == "marts"]
-    published = {fiche.mart: fiche.cle for fiche in load_catalog().fiches}
+    downstream = loading.downstream_models()
+    marts = [m for m in downstream if m.layer == "marts"]
     with duckdb.connect(str(candidate), read_only=True) as conn:
-        validation = quality.validate(conn, quality.suites_for(marts), published)
-    validation.blocked = quality.blocked_marts(validation.outcomes, loading.downstream_models())
-    return validation
+        return validate_marts(conn, marts, downstream)

@@ -1,0 +1,65 @@
+"""The Prefect tasks of the sources stage: fetch each source, load the raw files."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+from prefect import task
+from prefect.cache_policies import NO_CACHE
+from prefect.runtime import task_run
+
+from tasks.core.settings import Settings
+from tasks.sources import discovery, extract, load
+from tasks.sources.client import SourceClient
+from tasks.sources.raw_store import RawStore
+from tasks.sources.registry import Registry, Source
+from tasks.transform.warehouse import connect
+
+# Idempotence comes from the raw manifest and meta.chargements, not from Prefect's cache.
+_TASK = {"cache_policy": NO_CACHE}
+
+
+def _fetch_name() -> str:
+    """`telecharger-insee_comparateur-2022` in the UI; the newest millésime when unset."""
+    parameters = task_run.parameters
+    millesime = parameters.get("millesime")
+    return f"telecharger-{parameters['source'].id}" + (f"-{millesime}" if millesime else "")
+
+
+@task(name="telecharger-source", task_run_name=_fetch_name, **_TASK)
+def fetch_source(
+    source: Source, registry: Registry, settings: Settings, millesime: int | None, cog: int | None
+) -> list[extract.Fetched]:
+    client = SourceClient(settings)
+    store = RawStore(settings.raw_dir)
+    wanted = extract.Millesimes(recensement=millesime, cog=cog, today=dt.date.today())
+    catalogues = discovery.Catalogues(client, registry)
+    return extract.fetch(client, store, source, registry.territoire, wanted, catalogues)
+
+
+@task(name="charger-sources", **_TASK)
+def load_sources(
+    candidate: Path, registry: Registry, fetched: list[extract.Fetched], settings: Settings
+) -> list[load.LoadReport]:
+    store = RawStore(settings.raw_dir)
+    with connect(candidate) as conn:
+        load.prepare(conn, registry)
+        reports = []
+
+        # One load per source, or per source and millésime for the census files (a
+        # per-département source must have a single millésime across its files).
+        def group(item: extract.Fetched) -> tuple[str, int | None]:
+            return item.source_id, item.discovered.millesime if item.discovered else None
+
+        read = [item for item in fetched if item.raw is not None]  # failed indicators: none
+        for key in dict.fromkeys(map(group, read)):
+            files = [(f.raw, store.file(f.raw)) for f in read if group(f) == key]
+            reports.append(load.load_source(conn, registry.sources[key[0]], files))
+        discovery.record(conn, [item.discovered for item in fetched if item.discovered])
+        return reports
+
+
+@task(name="signaler-indicateurs-en-echec", **_TASK)
+def enforce_complete_fetch(fetched: list[extract.Fetched]) -> None:
+    extract.enforce_complete(fetched)

@@ -10,7 +10,7 @@ export PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS ?= 120
 export PREFECT_SERVER_ANALYTICS_ENABLED := false
 export DO_NOT_TRACK := 1
 
-.PHONY: install demo site subventions-demo quality test lint format mirror publish-demo ui stop clean compose-lint-tool browser
+.PHONY: install demo site subventions-demo quality test test-fast lint format mirror publish-demo ui stop clean compose-lint-tool browser
 
 install: $(VENV_STAMP)
 
@@ -66,8 +66,15 @@ browser:
 		|| { command -v sudo >/dev/null 2>&1 && sudo apt-get update -qq && sudo apt-get install -y -qq chromium >/dev/null; } \
 		|| { echo "Installez chromium (apt install chromium) : le test du site citoyen l'utilise." >&2; exit 1; }
 
+# The whole suite (what CI runs), with its 15 slowest tests at the end.
 test: install $(UDATA_STAMP) compose-lint-tool browser
-	$(UV) run --frozen pytest
+	$(UV) run --frozen pytest --durations=15
+
+# The fast layer: pure logic, real files and HTTP on 127.0.0.1, but no Prefect flow, no
+# udata and no browser (neither .venv-udata nor chromium is needed).
+FAST := not udata and not browser and not stack and not flow
+test-fast: install compose-lint-tool
+	$(UV) run --frozen pytest -m "$(FAST)" --durations=15
 
 lint: install
 	$(UV) run --frozen ruff check .

@@ -36,17 +36,45 @@ def pytest_configure(config):
     os.environ.pop("OPENDATA_MIRROR", None)
 
 
-@pytest.fixture
-def mirror_dir(tmp_path: Path) -> Path:
-    """A private copy of the bundled sample mirror, which a test may damage, completed
-    with SYNTHETIC census, CAF and Observatoire files in the real layouts
-    (tests/census_fixtures.py, tests/social_fixtures.py): the bundled mirror holds real
-    files only, and none exists offline for them."""
-    target = tmp_path / "mirror"
-    shutil.copytree(SAMPLES, target)
+# Markers, from the expensive component a test uses (see README « Tests »): a test
+# marked neither needs the udata virtualenv, chromium nor a Prefect server.
+MARKERS = {
+    "udata_server": "udata",
+    "browser": "browser",
+    "stack": "stack",
+    "prefect_api": "flow",
+}
+
+
+def pytest_collection_modifyitems(items):
+    for item in items:
+        for fixture, marker in MARKERS.items():
+            if fixture in item.fixturenames:
+                item.add_marker(marker)
+
+
+def copy_tree(source: Path, target: Path) -> Path:
+    """A private copy (modification times kept: the mirror serves them as Last-Modified)."""
+    shutil.copytree(source, target, copy_function=shutil.copy2)
+    return target
+
+
+@pytest.fixture(scope="session")
+def mirror_template(tmp_path_factory) -> Path:
+    """The bundled sample mirror completed with SYNTHETIC census, CAF and Observatoire
+    files in the real layouts (tests/census_fixtures.py, tests/social_fixtures.py): the
+    bundled mirror holds real files only, and none exists offline for them. Built once;
+    never written after."""
+    target = copy_tree(SAMPLES, tmp_path_factory.mktemp("modele") / "mirror")
     write_census(target)
     write_social(target)
     return target
+
+
+@pytest.fixture
+def mirror_dir(tmp_path: Path, mirror_template: Path) -> Path:
+    """A private copy of the completed mirror, which a test may damage."""
+    return copy_tree(mirror_template, tmp_path / "mirror")
 
 
 @pytest.fixture
@@ -155,18 +183,32 @@ def udata_server(tmp_path_factory):
 
 
 @pytest.fixture(scope="session")
-def full_run(tmp_path_factory, prefect_api):
-    """One complete refresh of every source on the bundled mirror completed with the
-    SYNTHETIC census, CAF and Observatoire files; read (never written) by the tests."""
+def refreshed_template(tmp_path_factory, prefect_api, mirror_template):
+    """One complete refresh of every source on the completed mirror, run once per session:
+    its summary and its folder (`entrepot/`, `data/`), never written after."""
     from flows.yearly_refresh import yearly_refresh
 
     root = tmp_path_factory.mktemp("complet")
-    shutil.copytree(SAMPLES, root / "mirror")
-    write_census(root / "mirror")
-    write_social(root / "mirror")
-    with MirrorServer(root / "mirror") as server, pytest.MonkeyPatch.context() as env:
+    with MirrorServer(mirror_template) as server, pytest.MonkeyPatch.context() as env:
         env.setenv("OPENDATA_WAREHOUSE", str(root / "entrepot" / "opendata.duckdb"))
         env.setenv("OPENDATA_DATA_DIR", str(root / "data"))
         env.setenv("OPENDATA_MIRROR", server.url)
         summary = yearly_refresh()
+    return summary, root
+
+
+@pytest.fixture(scope="session")
+def full_run(refreshed_template):
+    """The session's complete refresh: its summary and its warehouse, read only."""
+    summary, root = refreshed_template
     return summary, root / "entrepot" / "opendata.duckdb"
+
+
+@pytest.fixture
+def refreshed(workspace: Path, refreshed_template) -> Path:
+    """A workspace as a complete refresh of its mirror leaves it: a private copy of the
+    session's warehouse and data folder, for a test about what comes after a refresh."""
+    _, root = refreshed_template
+    for folder in ("entrepot", "data"):
+        copy_tree(root / folder, workspace / folder)
+    return workspace

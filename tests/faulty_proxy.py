@@ -1,15 +1,18 @@
 """A reverse proxy on 127.0.0.1 in front of the test udata, that can fail on purpose.
 
-A rule answers HTTP 502 for matching requests, either without forwarding them (the
-request was lost) or after forwarding them (the server did the work, the answer was
-lost): the second kind is what leaves duplicates behind a naive retry.
+A rule answers an error (HTTP 502 unless told otherwise, with the headers it is given,
+e.g. a 429 with `Retry-After`) for matching requests, either without forwarding them
+(the request was lost, or refused as too many) or after forwarding them (the server
+did the work, the answer was lost): the second kind is what leaves duplicates behind a
+naive retry. Every request is recorded with the time it arrived.
 """
 
 from __future__ import annotations
 
 import re
 import threading
-from dataclasses import dataclass
+import time
+from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import requests
@@ -21,6 +24,8 @@ class Fault:
     path: str  # a regular expression on the path
     times: int = 1
     after_forwarding: bool = False
+    status: int = 502
+    headers: dict[str, str] = field(default_factory=dict)
 
 
 class FaultyProxy:
@@ -28,6 +33,7 @@ class FaultyProxy:
         self.upstream = upstream.rstrip("/")
         self.faults: list[Fault] = []
         self.requests: list[tuple[str, str]] = []
+        self.arrivals: list[tuple[str, str, float]] = []  # method, path, time.monotonic()
         self.lock = threading.Lock()
         proxy = self
 
@@ -63,6 +69,7 @@ class FaultyProxy:
         fault = self._fault_for(handler.command, path)
         with self.lock:
             self.requests.append((handler.command, path.split("?")[0]))
+            self.arrivals.append((handler.command, path.split("?")[0], time.monotonic()))
         if fault is None or fault.after_forwarding:
             headers = {
                 k: v
@@ -73,7 +80,8 @@ class FaultyProxy:
                 handler.command, self.upstream + path, data=body, headers=headers, timeout=60
             )
         if fault is not None:
-            self._send(handler, 502, b"<html><body>502 Bad Gateway</body></html>", "text/html")
+            body = f"<html><body>{fault.status} erreur simulée</body></html>".encode()
+            self._send(handler, fault.status, body, "text/html", fault.headers)
             return
         self._send(
             handler, answer.status_code, answer.content, answer.headers.get("Content-Type", "")
@@ -88,10 +96,14 @@ class FaultyProxy:
         return None
 
     @staticmethod
-    def _send(handler, status: int, body: bytes, content_type: str) -> None:
+    def _send(
+        handler, status: int, body: bytes, content_type: str, headers: dict | None = None
+    ) -> None:
         handler.send_response(status)
         if content_type:
             handler.send_header("Content-Type", content_type)
+        for name, value in (headers or {}).items():
+            handler.send_header(name, value)
         handler.send_header("Content-Length", str(len(body)))
         handler.end_headers()
         handler.wfile.write(body)

@@ -29,6 +29,7 @@ class Seen:
     path: str
     headers: dict[str, str]
     at: float
+    method: str = "GET"
 
 
 class MirrorServer:
@@ -66,21 +67,36 @@ class _Handler(SimpleHTTPRequestHandler):
         super().__init__(*args, **kwargs)
 
     def do_GET(self) -> None:
-        relative = unquote(self.path.split("?", 1)[0]).lstrip("/")
-        self.state.requests.append(Seen(relative, dict(self.headers), time.monotonic()))
-        queue = self.state.scripts.get(relative)
-        if queue:
-            answer = queue.pop(0)
-            self.send_response(answer.status)
-            for name, value in answer.headers.items():
-                self.send_header(name, value)
-            self.send_header("Content-Length", str(answer.announced_length or len(answer.body)))
+        if not self._scripted():
+            super().do_GET()
+
+    def do_POST(self) -> None:
+        """Scripted answers only; otherwise 201 and an empty JSON object (body read)."""
+        self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        if not self._scripted():
+            self.send_response(201)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", "2")
             self.end_headers()
-            self.wfile.write(answer.body)
-            if answer.announced_length:
-                self.close_connection = True
-            return
-        super().do_GET()
+            self.wfile.write(b"{}")
+
+    def _scripted(self) -> bool:
+        relative = unquote(self.path.split("?", 1)[0]).lstrip("/")
+        seen = Seen(relative, dict(self.headers), time.monotonic(), self.command)
+        self.state.requests.append(seen)
+        queue = self.state.scripts.get(relative)
+        if not queue:
+            return False
+        answer = queue.pop(0)
+        self.send_response(answer.status)
+        for name, value in answer.headers.items():
+            self.send_header(name, value)
+        self.send_header("Content-Length", str(answer.announced_length or len(answer.body)))
+        self.end_headers()
+        self.wfile.write(answer.body)
+        if answer.announced_length:
+            self.close_connection = True
+        return True
 
     def log_message(self, *args) -> None:
         pass

@@ -14,7 +14,8 @@ import duckdb
 import pytest
 import requests
 
-from tests.conftest import ROOT
+from tests.conftest import ROOT, copy_tree
+from tests.mirror_server import MirrorServer
 
 
 def free_port() -> int:
@@ -23,9 +24,18 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
-@pytest.fixture
-def stack(tmp_path, mirror):
-    """The stack of `make ui`, started and stopped by bin/stack.sh on a free port."""
+@pytest.fixture(scope="module")
+def stack_mirror(tmp_path_factory, mirror_template):
+    """The completed mirror, served for the whole module."""
+    with MirrorServer(copy_tree(mirror_template, tmp_path_factory.mktemp("pile") / "m")) as mirror:
+        yield mirror
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory, stack_mirror):
+    """The stack of `make ui`, started once for the module and stopped by bin/stack.sh on
+    a free port; its checks on stopping run at the end of the module."""
+    mirror, tmp_path = stack_mirror, tmp_path_factory.mktemp("pile")
     port = free_port()
     api = f"http://127.0.0.1:{port}/api"
     state = tmp_path / "stack"

@@ -60,7 +60,9 @@ class Platform:
 
 
 @pytest.fixture
-def platform(workspace, udata_server, tmp_path, monkeypatch):
+def platform(refreshed, udata_server, tmp_path, monkeypatch):
+    """A private copy of the session's refreshed warehouse, publishing to its own
+    organisations of the session's udata through a proxy that can fail on purpose."""
     catalog = tmp_path / "catalog"
     shutil.copytree(ROOT / "catalog", catalog)
     organisations = next(udata_server["pool"])
@@ -72,7 +74,6 @@ def platform(workspace, udata_server, tmp_path, monkeypatch):
         config_path.write_text(yaml.safe_dump(config, allow_unicode=True), encoding="utf-8")
         monkeypatch.setenv("OPENDATA_CATALOG", str(catalog))
         monkeypatch.setenv("DATAGOUV_API_KEY_DEMO", udata_server["key"])
-        yearly_refresh()  # builds the warehouse; publication stays a dry run
         yield Platform(
             proxy,
             udata_server["url"],
@@ -227,6 +228,33 @@ def test_a_502_after_an_upload_is_retried_without_duplicate(platform):
     platform.proxy.fail(fault)
     publish(env="demo", dry_run=False)
     assert fault.times == 0  # the upload did reach udata, and its answer was lost
+    for perimetre, fiche in (("mel", "communes"), ("mel", "comparateur"), ("59522", "comparateur")):
+        resources = platform.dataset(perimetre, fiche)["resources"]
+        assert sorted(r["extras"].get("opendata-mel:ressource") for r in resources) == [
+            "dictionnaire",
+            "donnees",
+        ]
+
+
+def test_a_429_with_retry_after_is_waited_for_and_publishes_once(platform):
+    created = r"/api/1/datasets/$"
+    changed = r"/datasets/[^/]+/resources/[^/]+/$"
+    platform.proxy.fail(Fault("POST", created, status=429, headers={"Retry-After": "1"}))
+    platform.proxy.fail(Fault("PUT", changed, status=503, headers={"Retry-After": "1"}))
+
+    publish(env="demo", dry_run=False)
+
+    assert [f.times for f in platform.proxy.faults] == [0, 0]
+    posts = [at for m, p, at in platform.proxy.arrivals if m == "POST" and re.search(created, p)]
+    assert len(posts) == 4  # 3 datasets, one of them sent twice
+    assert posts[1] - posts[0] >= 1.0  # after the second asked, not the 0.05 s backoff
+    puts = [at for m, p, at in platform.proxy.arrivals if m == "PUT" and re.search(changed, p)]
+    assert puts[1] - puts[0] >= 1.0
+    assert sorted(d["extras"]["opendata-mel:jeu"] for d in platform.datasets("mel")) == [
+        "communes/mel",
+        "comparateur/mel",
+    ]
+    assert len(platform.datasets("59522")) == 1
     for perimetre, fiche in (("mel", "communes"), ("mel", "comparateur"), ("59522", "comparateur")):
         resources = platform.dataset(perimetre, fiche)["resources"]
         assert sorted(r["extras"].get("opendata-mel:ressource") for r in resources) == [

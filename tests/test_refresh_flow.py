@@ -71,9 +71,9 @@ def paths(workspace: Path) -> tuple[Path, Path]:
     return workspace / "entrepot" / "opendata.duckdb", workspace / "data"
 
 
-def test_refresh_builds_the_marts_from_the_sources(workspace, mirror):
-    summary = yearly_refresh()
-    warehouse, data = paths(workspace)
+def test_refresh_builds_the_marts_from_the_sources(refreshed_template, mirror_template):
+    summary, root = refreshed_template  # the session's complete refresh, read only
+    warehouse, data = paths(root)
 
     assert query(warehouse, "select count(*) from marts.communes where is_mel") == [(95,)]
     assert query(
@@ -108,7 +108,7 @@ def test_refresh_builds_the_marts_from_the_sources(workspace, mirror):
     assert {row["source_id"] for row in manifest} == set(load_registry().sources)
     comparateur = next(row for row in manifest if row["source_id"] == "insee_comparateur")
     kept = data / "raw" / comparateur["path"]
-    assert kept.read_bytes() == (mirror.root / COMPARATEUR).read_bytes()
+    assert kept.read_bytes() == (mirror_template / COMPARATEUR).read_bytes()
     assert comparateur["millesime"] == "2022" and len(comparateur["sha256"]) == 64
 
     text = summary.text()
@@ -116,9 +116,8 @@ def test_refresh_builds_the_marts_from_the_sources(workspace, mirror):
     assert comparateur["sha256"] in text and "millésime 2022" in text
 
 
-def test_a_second_run_reuses_unchanged_files(workspace, mirror):
-    yearly_refresh()
-    warehouse, data = paths(workspace)
+def test_a_second_run_reuses_unchanged_files(refreshed, mirror):
+    warehouse, data = paths(refreshed)
     before = snapshot(warehouse)
     summary = yearly_refresh()
     assert {item.status for item in summary.fetched} == {"inchangé (HTTP 304)"}
@@ -130,9 +129,8 @@ def test_a_second_run_reuses_unchanged_files(workspace, mirror):
     assert "If-Modified-Since" in mirror.seen(COMPARATEUR)[-1].headers
 
 
-def test_html_page_instead_of_zip_changes_nothing(workspace, mirror):
-    yearly_refresh()
-    warehouse, data = paths(workspace)
+def test_html_page_instead_of_zip_changes_nothing(refreshed, mirror):
+    warehouse, data = paths(refreshed)
     before = snapshot(warehouse)
     exported = (data / "outputs" / "comparateur.csv").read_bytes()
     page = b"<!DOCTYPE html><html><body><h1>Service indisponible</h1></body></html>"
@@ -164,9 +162,8 @@ def artifacts_of(state) -> dict[str, str]:
     return {artifact.key: artifact.data for artifact in found}
 
 
-def test_a_failed_critical_mart_is_kept_back_and_the_others_go_on(workspace, mirror_dir):
-    yearly_refresh()
-    warehouse, data = paths(workspace)
+def test_a_failed_critical_mart_is_kept_back_and_the_others_go_on(refreshed, mirror_dir):
+    warehouse, data = paths(refreshed)
     outputs = data / "outputs"
     comparateur_before = (outputs / "comparateur.csv").read_bytes()
     lille = "select valeur from {} where code_commune = '59350' and code_indicateur = 'PIMP21'"
@@ -293,10 +290,9 @@ def test_http_500_then_success_completes(workspace, mirror):
 
 
 def test_a_renamed_column_fails_inside_the_refresh_and_keeps_the_previous_state(
-    workspace, mirror_dir
+    refreshed, mirror_dir
 ):
-    yearly_refresh()
-    warehouse, _ = paths(workspace)
+    warehouse, _ = paths(refreshed)
     before = snapshot(warehouse)
     rewrite_comparateur(mirror_dir, lambda text: text.replace(";TP6021;", ";TP60_21;", 1))
 
@@ -310,9 +306,8 @@ def test_a_renamed_column_fails_inside_the_refresh_and_keeps_the_previous_state(
     assert not warehouse.with_name("opendata.en_cours.duckdb").exists()
 
 
-def test_a_warehouse_held_by_another_program_is_reported(workspace):
-    yearly_refresh()
-    warehouse, _ = paths(workspace)
+def test_a_warehouse_held_by_another_program_is_reported(refreshed):
+    warehouse, _ = paths(refreshed)
     holding = "import duckdb, sys; c = duckdb.connect(sys.argv[1])"
     with held_by_another_process(holding, warehouse):
         state = yearly_refresh(return_state=True)
@@ -354,10 +349,9 @@ def lose_leading_zero(mirror_dir: Path) -> None:
     ids=["zip-tronque", "code-sans-zero"],
 )
 def test_bad_input_after_a_good_run_changes_nothing(
-    workspace, mirror_dir, damage, error_type, words
+    refreshed, mirror_dir, damage, error_type, words
 ):
-    yearly_refresh()
-    warehouse, data = paths(workspace)
+    warehouse, data = paths(refreshed)
     before = snapshot(warehouse)
     exported = sorted((p.name, p.read_bytes()) for p in (data / "outputs").glob("*.csv"))
     damage(mirror_dir)
@@ -373,9 +367,8 @@ def test_bad_input_after_a_good_run_changes_nothing(
     assert not list((data / "raw" / "_en_cours").iterdir())
 
 
-def test_an_unreachable_source_changes_nothing(workspace, monkeypatch):
-    yearly_refresh()
-    warehouse, data = paths(workspace)
+def test_an_unreachable_source_changes_nothing(refreshed, monkeypatch):
+    warehouse, data = paths(refreshed)
     before = snapshot(warehouse)
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
@@ -389,8 +382,7 @@ def test_an_unreachable_source_changes_nothing(workspace, monkeypatch):
     assert not list((data / "raw" / "_en_cours").iterdir())
 
 
-def test_a_millesime_not_yet_published_is_refused_even_on_http_304(workspace, mirror):
-    yearly_refresh()
+def test_a_millesime_not_yet_published_is_refused_even_on_http_304(refreshed, mirror):
     state = yearly_refresh(millesime=2023, sources=["insee_comparateur"], return_state=True)
     assert state.is_failed()
     assert mirror.seen(COMPARATEUR)[-1].headers.get("If-Modified-Since")  # answered 304
@@ -407,9 +399,8 @@ def test_geo_api_serves_only_the_current_cog(workspace):
     assert "COG en vigueur" in error.value.message
 
 
-def test_a_second_refresh_at_the_same_time_is_refused(workspace):
-    yearly_refresh()
-    warehouse, _ = paths(workspace)
+def test_a_second_refresh_at_the_same_time_is_refused(refreshed):
+    warehouse, _ = paths(refreshed)
     lock = warehouse.with_name(warehouse.name + ".lock")
     holding = "import fcntl, sys; f = open(sys.argv[1], 'w'); fcntl.flock(f, fcntl.LOCK_EX)"
     with held_by_another_process(holding, lock):

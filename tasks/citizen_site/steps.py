@@ -6,23 +6,20 @@ from datetime import datetime
 from pathlib import Path
 
 import duckdb
-from prefect import task
-from prefect.cache_policies import NO_CACHE
 
 from tasks.citizen_site.data import Commune, find_commune, mel_communes, read_chart
 from tasks.citizen_site.pages import SectionView, dataset_for, view_chart, write_site
 from tasks.citizen_site.registry import Section
+from tasks.core.steps import step
 from tasks.publication.catalog import Catalog
 
-_TASK = {"cache_policy": NO_CACHE}
 
-
-@task(name="choisir-communes", **_TASK)
+@step("choisir-communes")
 def choose_communes(conn: duckdb.DuckDBPyConnection, code: str, all_mel: bool) -> list[Commune]:
     return mel_communes(conn) if all_mel else [find_commune(conn, code)]
 
 
-@task(name="construire-site-commune", **_TASK)
+@step("construire-site-commune", run_name="site-{commune.code}")
 def build_commune_site(
     conn: duckdb.DuckDBPyConnection,
     sections: list[Section],

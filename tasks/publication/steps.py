@@ -7,13 +7,13 @@ import datetime as dt
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from prefect import get_run_logger, task
-from prefect.cache_policies import NO_CACHE
+from prefect import get_run_logger
 from prefect.runtime import task_run
 
 from tasks.core.errors import ConfigurationError
 from tasks.core.settings import Settings
 from tasks.core.sql import read_sql
+from tasks.core.steps import step
 from tasks.publication import reconcile
 from tasks.publication.catalog import Catalog, Environment, Fiche, record_dataset_id
 from tasks.publication.datagouv import DataGouvClient
@@ -25,10 +25,8 @@ from tasks.sources.registry import Registry
 from tasks.transform import models
 from tasks.transform.warehouse import connect
 
-_TASK = {"cache_policy": NO_CACHE}
 
-
-@task(name="verifier-cle-api", **_TASK)
+@step("verifier-cle-api")
 def check_api_key(environment: Environment, dry_run: bool) -> bool:
     """Whether a key is available; a real publication without one stops here."""
     present = api_key(environment) is not None
@@ -67,7 +65,7 @@ def _publish_name() -> str:
     return f"publier-{parameters['fiche'].name}-{parameters['perimetre_code']}"
 
 
-@task(name="publier-jeu", task_run_name=_publish_name, **_TASK)
+@step("publier-jeu", run_name=_publish_name)
 def publish_dataset(run: PublicationRun, fiche: Fiche, perimetre_code: str) -> DatasetPlan:
     """Prepare one dataset of one perimeter from the warehouse, then bring data.gouv.fr to
     it (or, without a key or in a dry run, say what would be sent)."""

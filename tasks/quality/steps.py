@@ -5,10 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import duckdb
-from prefect import task
 from prefect.artifacts import create_markdown_artifact
-from prefect.cache_policies import NO_CACHE
 
+from tasks.core.steps import step
 from tasks.publication.catalog import load_catalog
 from tasks.quality import gate, history
 from tasks.quality.suites import suites_for
@@ -16,10 +15,8 @@ from tasks.transform import models
 from tasks.transform.models import Model
 from tasks.transform.warehouse import connect
 
-_TASK = {"cache_policy": NO_CACHE}
 
-
-@task(name="controler-qualite", **_TASK)
+@step("controler-qualite")
 def check_quality(warehouse: Path, docs_folder: Path | None = None) -> gate.Validation:
     """Validate every mart of a warehouse (the candidate, or the one in service), and say
     which marts are blocked.
@@ -49,13 +46,13 @@ def validate_marts(
     return validation
 
 
-@task(name="historiser-controles", **_TASK)
+@step("historiser-controles")
 def record_quality(candidate: Path, validation: gate.Validation) -> None:
     with connect(candidate) as conn:
         history.record(conn, validation)
 
 
-@task(name="rapport-qualite", **_TASK)
+@step("rapport-qualite")
 def report_quality(validation: gate.Validation) -> None:
     """The validation as a Prefect artifact: per mart, then each failure with samples."""
     create_markdown_artifact(
@@ -65,7 +62,7 @@ def report_quality(validation: gate.Validation) -> None:
     )
 
 
-@task(name="appliquer-barriere-qualite", **_TASK)
+@step("appliquer-barriere-qualite")
 def enforce_quality(validation: gate.Validation) -> None:
     gate.enforce(validation)
 

@@ -5,19 +5,15 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
-from prefect import task
-from prefect.cache_policies import NO_CACHE
 from prefect.runtime import task_run
 
 from tasks.core.settings import Settings
+from tasks.core.steps import step
 from tasks.sources import discovery, extract, load
 from tasks.sources.client import SourceClient
 from tasks.sources.raw_store import RawStore
 from tasks.sources.registry import Registry, Source
 from tasks.transform.warehouse import connect
-
-# Idempotence comes from the raw manifest and meta.chargements, not from Prefect's cache.
-_TASK = {"cache_policy": NO_CACHE}
 
 
 def _fetch_name() -> str:
@@ -27,7 +23,7 @@ def _fetch_name() -> str:
     return f"telecharger-{parameters['source'].id}" + (f"-{millesime}" if millesime else "")
 
 
-@task(name="telecharger-source", task_run_name=_fetch_name, **_TASK)
+@step("telecharger-source", run_name=_fetch_name)
 def fetch_source(
     source: Source, registry: Registry, settings: Settings, millesime: int | None, cog: int | None
 ) -> list[extract.Fetched]:
@@ -38,7 +34,7 @@ def fetch_source(
     return extract.fetch(client, store, source, registry.territoire, wanted, catalogues)
 
 
-@task(name="charger-sources", **_TASK)
+@step("charger-sources")
 def load_sources(
     candidate: Path, registry: Registry, fetched: list[extract.Fetched], settings: Settings
 ) -> list[load.LoadReport]:
@@ -60,6 +56,6 @@ def load_sources(
         return reports
 
 
-@task(name="signaler-indicateurs-en-echec", **_TASK)
+@step("signaler-indicateurs-en-echec")
 def enforce_complete_fetch(fetched: list[extract.Fetched]) -> None:
     extract.enforce_complete(fetched)

@@ -5,12 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import duckdb
-from prefect import task
 from prefect.artifacts import create_markdown_artifact
-from prefect.cache_policies import NO_CACHE
 
 from tasks.core.errors import InvalidData
 from tasks.core.settings import Settings
+from tasks.core.steps import step
 from tasks.quality.gate import Validation
 from tasks.quality.schema.validate import validate
 from tasks.quality.steps import validate_marts
@@ -21,14 +20,13 @@ from tasks.subventions.model import Issue, Place, Reading
 from tasks.subventions.report import Build
 from tasks.transform.warehouse import connect
 
-_TASK = {"cache_policy": NO_CACHE}
 READABLE = {".docx", ".odt", ".xlsx", ".csv"}
 CONVERTIBLE = {".doc", ".rtf", ".xls", ".ods", ".pdf"}
 IDENTIFIERS, DECISIONS, REPORT = "identifiants.csv", "decisions.csv", "rapport.md"
 UNFIT = "NON-PUBLIABLE_"
 
 
-@task(name="lire-documents", **_TASK)
+@step("lire-documents")
 def read_documents(
     folder: Path, out: Path
 ) -> tuple[list[Path], list[Reading], list[Issue], list[Issue]]:
@@ -98,14 +96,14 @@ def _documents(folder: Path) -> tuple[list[Path], list[Issue], list[Issue]]:
     return paths, issues, notes
 
 
-@task(name="regrouper-beneficiaires", **_TASK)
+@step("regrouper-beneficiaires")
 def group_beneficiaries(readings: list[Reading]) -> list[beneficiaries.Group]:
     return beneficiaries.group(
         (line.beneficiaire, line.decision.annee) for r in readings for line in r.lines
     )
 
 
-@task(name="identifier-beneficiaires", **_TASK)
+@step("identifier-beneficiaires")
 def identify(
     groups: list[beneficiaries.Group],
     commune: CommuneSubventions,
@@ -129,7 +127,7 @@ def identify(
     return found, siret
 
 
-@task(name="assembler-fichier-scdl", **_TASK)
+@step("assembler-fichier-scdl")
 def assemble(
     paths: list[Path],
     readings: list[Reading],
@@ -174,7 +172,7 @@ def assemble(
     return build
 
 
-@task(name="ecrire-rapport", **_TASK)
+@step("ecrire-rapport")
 def write_report(build: Build) -> Path:
     path = build.out / REPORT
     path.write_text(build.markdown(), encoding="utf-8")
@@ -186,7 +184,7 @@ def write_report(build: Build) -> Path:
     return path
 
 
-@task(name="exiger-fichier-publiable", **_TASK)
+@step("exiger-fichier-publiable")
 def enforce_publishable(build: Build) -> None:
     if not build.publiable:
         raise InvalidData(
@@ -198,7 +196,7 @@ def enforce_publishable(build: Build) -> None:
         )
 
 
-@task(name="charger-subventions", **_TASK)
+@step("charger-subventions", run_name="charger-subventions-{build.commune.code_commune}")
 def load_rows(candidate: Path, build: Build, drop_missing_years: bool) -> dict[str, int]:
     with connect(candidate) as conn:
         code = build.commune.code_commune
@@ -208,7 +206,7 @@ def load_rows(candidate: Path, build: Build, drop_missing_years: bool) -> dict[s
         return loading.build(conn)
 
 
-@task(name="controler-subventions", **_TASK)
+@step("controler-subventions")
 def check_quality(candidate: Path) -> Validation:
     """The suites of the marts built from the subsidies (the others did not change)."""
     downstream = loading.downstream_models()

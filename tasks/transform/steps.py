@@ -5,34 +5,31 @@ from __future__ import annotations
 from pathlib import Path
 
 import duckdb
-from prefect import task
-from prefect.cache_policies import NO_CACHE
 
+from tasks.core.steps import step
 from tasks.quality.gate import Validation
 from tasks.transform import exports, models
 from tasks.transform.warehouse import connect, keep_validated
 
-_TASK = {"cache_policy": NO_CACHE}
 
-
-@task(name="construire-modeles", **_TASK)
+@step("construire-modeles")
 def build_models(candidate: Path) -> dict[str, int]:
     with connect(candidate) as conn:
         return models.build(conn, models.discover())
 
 
-@task(name="reperer-marts-sans-donnees", **_TASK)
+@step("reperer-marts-sans-donnees")
 def marts_awaiting_data(warehouse: Path) -> dict[str, list[str]]:
     with duckdb.connect(str(warehouse), read_only=True) as conn:
         return models.awaiting_data(conn, models.discover())
 
 
-@task(name="garder-marts-valides", **_TASK)
+@step("garder-marts-valides")
 def keep_validated_marts(candidate: Path, warehouse: Path, validation: Validation) -> None:
     keep_validated(candidate, warehouse, list(validation.blocked))
 
 
-@task(name="preparer-exports", **_TASK)
+@step("preparer-exports")
 def stage_exports(candidate: Path, folder: Path, validation: Validation) -> list[exports.Export]:
     """The validated marts only: a blocked mart's file keeps its last validated version."""
     every = models.discover()
@@ -46,6 +43,6 @@ def stage_exports(candidate: Path, folder: Path, validation: Validation) -> list
         return exports.stage(conn, marts, folder)
 
 
-@task(name="publier-exports", **_TASK)
+@step("publier-exports")
 def commit_exports(staged: list[exports.Export]) -> list[exports.Export]:
     return exports.commit(staged)

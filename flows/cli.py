@@ -54,6 +54,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     qualite.set_defaults(run=_qualite)
     _subventions_commands(commands)
+    _site_command(commands)
     sql = commands.add_parser("sql", help="interroger l'entrepôt (lecture seule)")
     sql.add_argument(
         "requete", help='par exemple : "select count(*) from marts.communes where is_mel"'
@@ -67,6 +68,16 @@ def _subventions_commands(commands) -> None:
         "subventions", help="subventions aux associations : documents → fichier SCDL"
     )
     actions = subventions.add_subparsers(required=True, metavar="action")
+    _subventions_build_command(actions)
+    check = actions.add_parser(
+        "valider",
+        help="valider un fichier CSV contre le schéma SCDL subventions (sans rien écrire)",
+    )
+    check.add_argument("fichier", help="fichier CSV à valider")
+    check.set_defaults(run=_subventions_check)
+
+
+def _subventions_build_command(actions) -> None:
     build = actions.add_parser(
         "build",
         help="lire les délibérations d'une commune, écrire le fichier SCDL, le rapport et les "
@@ -96,13 +107,9 @@ def _subventions_commands(commands) -> None:
     build.add_argument("--env", choices=["demo", "prod"], default="demo")
     build.add_argument("--dry-run", action=argparse.BooleanOptionalAction, default=True)
     build.set_defaults(run=_subventions_build)
-    check = actions.add_parser(
-        "valider",
-        help="valider un fichier CSV contre le schéma SCDL subventions (sans rien écrire)",
-    )
-    check.add_argument("fichier", help="fichier CSV à valider")
-    check.set_defaults(run=_subventions_check)
 
+
+def _site_command(commands) -> None:
     site = commands.add_parser(
         "site", help="écrire le site citoyen (graphiques et chiffres) d'une commune de la MEL"
     )

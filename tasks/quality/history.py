@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import datetime
 
 import duckdb
 
@@ -87,14 +88,39 @@ group by all
 def latest_report(conn: duckdb.DuckDBPyConnection) -> str | None:
     """The latest validation of each mart, in French, for the terminal: a run that
     validates only some marts (the subsidies flow) does not hide the others."""
+    runs = _latest_runs(conn)
+    if not runs:
+        return None
+    run_id, when = max(runs.values(), key=lambda item: item[1])
+    results = _results(conn, runs)
+    decisions = _decisions(conn, runs)
+    since = {(mart, rule): (depuis, n) for mart, rule, depuis, n in conn.execute(SINCE).fetchall()}
+    lines = [
+        f"Contrôle qualité : dernière validation le {when:%d/%m/%Y à %H:%M} (UTC), "
+        f"exécution {run_id}",
+        "",
+    ]
+    for mart in dict.fromkeys(r["mart"] for r in results):
+        own = [r for r in results if r["mart"] == mart]
+        decision = decisions.get(mart, ("?", None, None))
+        lines += _mart_lines(own, decision, runs[mart], run_id, since)
+    docs = next((d[2] for d in decisions.values() if d[2]), None)
+    if docs:
+        lines += ["", f"Rapport détaillé (Great Expectations Data Docs) : {docs}"]
+    return "\n".join(lines)
+
+
+def _latest_runs(conn: duckdb.DuckDBPyConnection) -> dict[str, tuple[str, datetime]]:
+    """Per mart, the run that validated it last and when."""
     latest = conn.execute(
         "select mart, arg_max(run_id, valide_le), max(valide_le) from meta.validations "
         "group by mart"
     ).fetchall()
-    if not latest:
-        return None
-    _, run_id, when = max(latest, key=lambda item: item[2])
-    runs = {mart: (run, at) for mart, run, at in latest}
+    return {mart: (run, at) for mart, run, at in latest}
+
+
+def _results(conn: duckdb.DuckDBPyConnection, runs: dict[str, tuple[str, datetime]]) -> list[dict]:
+    """The results of each mart's latest run, by mart, failures first."""
     rows = [
         row
         for mart, (run, _) in sorted(runs.items())
@@ -104,52 +130,60 @@ def latest_report(conn: duckdb.DuckDBPyConnection) -> str | None:
             [mart, run],
         ).fetchall()
     ]
-    decisions = {
+    names = [c.strip() for c in _COLUMNS.split(",")]
+    return [dict(zip(names, row, strict=True)) for row in rows]
+
+
+def _decisions(
+    conn: duckdb.DuckDBPyConnection, runs: dict[str, tuple[str, datetime]]
+) -> dict[str, tuple]:
+    """The decision, its reason and the Data Docs of each mart's latest run."""
+    return {
         mart: (decision, why, docs)
         for mart, run, decision, why, docs in conn.execute(
             "select mart, run_id, decision, raison, data_docs from meta.decisions_qualite"
         ).fetchall()
         if runs.get(mart, (None,))[0] == run
     }
-    since = {(mart, rule): (depuis, n) for mart, rule, depuis, n in conn.execute(SINCE).fetchall()}
-    names = [c.strip() for c in _COLUMNS.split(",")]
-    results = [dict(zip(names, row, strict=True)) for row in rows]
+
+
+def _mart_lines(
+    own: list[dict],
+    decision: tuple,
+    run: tuple[str, datetime],
+    latest_run_id: str,
+    since: dict[tuple[str, str], tuple],
+) -> list[str]:
+    """One mart: its summary line, then each failure, blocking ones first."""
+    mart, millesime = own[0]["mart"], own[0]["millesime"]
+    failed = [r for r in own if not r["succes"]]
+    verdict, why, _ = decision
+    own_run, own_when = run
+    earlier = (
+        f" (validé le {own_when:%d/%m/%Y à %H:%M}, exécution {own_run})"
+        if own_run != latest_run_id
+        else ""
+    )
     lines = [
-        f"Contrôle qualité : dernière validation le {when:%d/%m/%Y à %H:%M} (UTC), "
-        f"exécution {run_id}",
-        "",
+        f"{mart}{f' (millésime {millesime})' if millesime else ''} : "
+        f"{len(own) - len(failed)}/{len(own)} attentes respectées ; "
+        f"{verdict.upper()}{f' : {why}' if why else ''}{earlier}"
     ]
-    for mart in dict.fromkeys(r["mart"] for r in results):
-        own = [r for r in results if r["mart"] == mart]
-        failed = [r for r in own if not r["succes"]]
-        decision, why, docs = decisions.get(mart, ("?", None, None))
-        millesime = own[0]["millesime"]
-        own_run, own_when = runs[mart]
-        earlier = (
-            f" (validé le {own_when:%d/%m/%Y à %H:%M}, exécution {own_run})"
-            if own_run != run_id
-            else ""
-        )
-        lines.append(
-            f"{mart}{f' (millésime {millesime})' if millesime else ''} : "
-            f"{len(own) - len(failed)}/{len(own)} attentes respectées ; "
-            f"{decision.upper()}{f' : {why}' if why else ''}{earlier}"
-        )
-        for r in sorted(failed, key=lambda r: r["gravite"] != "critical"):
-            label = "BLOQUANT" if r["gravite"] == "critical" else "avertissement"
-            lines.append(f"  - [{label}] {r['regle']}{_detail(r)}")
-            if r["exemples"]:
-                for sample in r["exemples"].split(SEPARATOR):
-                    lines.append(f"      {sample}")
-            depuis, count = since.get((mart, r["regle"]), (None, 0))
-            if depuis and count > 1:
-                lines.append(
-                    f"      en échec depuis le {depuis:%d/%m/%Y} ({count} exécutions de suite)"
-                )
-    docs = next((d[2] for d in decisions.values() if d[2]), None)
-    if docs:
-        lines += ["", f"Rapport détaillé (Great Expectations Data Docs) : {docs}"]
-    return "\n".join(lines)
+    for r in sorted(failed, key=lambda r: r["gravite"] != "critical"):
+        lines += _failure_lines(r, since.get((mart, r["regle"]), (None, 0)))
+    return lines
+
+
+def _failure_lines(r: dict, since: tuple) -> list[str]:
+    """A failed expectation, its samples, and since when it fails when that is not new."""
+    label = "BLOQUANT" if r["gravite"] == "critical" else "avertissement"
+    lines = [f"  - [{label}] {r['regle']}{_detail(r)}"]
+    if r["exemples"]:
+        lines += [f"      {sample}" for sample in r["exemples"].split(SEPARATOR)]
+    depuis, count = since
+    if depuis and count > 1:
+        lines.append(f"      en échec depuis le {depuis:%d/%m/%Y} ({count} exécutions de suite)")
+    return lines
 
 
 def _detail(r: dict) -> str:

@@ -10,6 +10,7 @@ has no duplicate key and no column left entirely empty.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -117,26 +118,31 @@ def common_expectations(
             if column.startswith("part_")
         ),
     ]
-    why_key = "La clé du jeu publié (fiche, `cle`) identifie une seule ligne."
-    if published_key and len(published_key) == 1:
-        entries.append(check("expect_column_values_to_be_unique", why_key, column=published_key[0]))
-    elif published_key:
-        entries.append(
-            check("expect_compound_columns_to_be_unique", why_key, column_list=list(published_key))
-        )
     if published_key:
-        entries += [
-            check(
-                "expect_column_unique_value_count_to_be_between",
-                "Une colonne publiée entièrement vide signale une source qui a changé.",
-                column=column,
-                min_value=1,
-                max_value=None,
-            )
-            for column in columns
-            if column not in suite.optional
-        ]
+        entries += _published_checks(check, published_key, columns, suite.optional)
     return [entry for entry in entries if entry]
+
+
+def _published_checks(
+    check: Callable[..., dict | None], key: list[str], columns: list[str], optional: tuple[str, ...]
+) -> list[dict | None]:
+    """A published mart: its key identifies one row, and none of its columns is empty."""
+    why_key = "La clé du jeu publié (fiche, `cle`) identifie une seule ligne."
+    if len(key) == 1:
+        entries = [check("expect_column_values_to_be_unique", why_key, column=key[0])]
+    else:
+        entries = [check("expect_compound_columns_to_be_unique", why_key, column_list=list(key))]
+    return entries + [
+        check(
+            "expect_column_unique_value_count_to_be_between",
+            "Une colonne publiée entièrement vide signale une source qui a changé.",
+            column=column,
+            min_value=1,
+            max_value=None,
+        )
+        for column in columns
+        if column not in optional
+    ]
 
 
 def build_expectation(entry: dict, path: Path):

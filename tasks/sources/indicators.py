@@ -56,6 +56,22 @@ def read_rows(
         table = _csv_rows(path, source, where, limit)
     value_column = (source.value_column or "{indicateur}").format(indicateur=indicateur.code)
     header_index, header = _find_header(table, source)
+    position = _positions(header, value_column, indicateur, where)
+    rows = _long_rows(table[header_index + 1 :], position, value_column, indicateur)
+    if not rows:
+        raise InvalidFormat(
+            f"l'export de l'indicateur {indicateur.code} ne contient aucune ligne",
+            where=where,
+            action="réessayez plus tard ; si l'export reste vide, l'indicateur n'est peut-être "
+            "plus diffusé à ce niveau géographique (nivgeo dans warehouse/sources.yaml)",
+        )
+    return rows
+
+
+def _positions(
+    header: list[str], value_column: str, indicateur: Indicateur, where: str
+) -> dict[str, int]:
+    """Where each named column is, once the required ones are known to be there."""
     position = {name: header.index(name) for name in header if name}
     missing = [name for name in (*_REQUIRED, value_column) if name not in position]
     if missing:
@@ -68,33 +84,30 @@ def read_rows(
             "l'indicateur : vérifiez-le sur le portail et corrigez `indicateurs` dans "
             "warehouse/sources.yaml",
         )
+    return position
+
+
+def _long_rows(
+    data: list[list[str]], position: dict[str, int], value_column: str, indicateur: Indicateur
+) -> list[list[str]]:
+    """The data rows as `NORMALISED` columns, blank rows left out."""
 
     def cell(row: list[str], name: str) -> str:
         index = position.get(name)
         return row[index] if index is not None and index < len(row) else ""
 
-    rows = []
-    for row in table[header_index + 1 :]:
-        if not any(row):
-            continue
-        rows.append(
-            [
-                cell(row, "codgeo"),
-                cell(row, "libgeo"),
-                cell(row, "an"),
-                cell(row, "sexe"),
-                indicateur.code,
-                cell(row, value_column),
-            ]
-        )
-    if not rows:
-        raise InvalidFormat(
-            f"l'export de l'indicateur {indicateur.code} ne contient aucune ligne",
-            where=where,
-            action="réessayez plus tard ; si l'export reste vide, l'indicateur n'est peut-être "
-            "plus diffusé à ce niveau géographique (nivgeo dans warehouse/sources.yaml)",
-        )
-    return rows
+    return [
+        [
+            cell(row, "codgeo"),
+            cell(row, "libgeo"),
+            cell(row, "an"),
+            cell(row, "sexe"),
+            indicateur.code,
+            cell(row, value_column),
+        ]
+        for row in data
+        if any(row)
+    ]
 
 
 def write_normalised(rows: list[list[str]], target: Path) -> Path:

@@ -111,6 +111,22 @@ def _stage_file(
             return _stage_file(conn, as_read, raw, normalised, millesime)
     header = read_header(path, source)
     expected = source.expected_columns(millesime)
+    _check_layout(source, raw, path, header, expected, millesime)
+    with tempfile.TemporaryDirectory(prefix="opendata-") as scratch:
+        readable = _readable_file(source, path, Path(scratch))
+        select, params = _numbered_select(source, raw, readable, header, expected, millesime)
+        _append_incoming(conn, source, raw, select, params)
+    return {name for name in header if name not in expected}
+
+
+def _check_layout(
+    source: Source,
+    raw: RawFile,
+    path: Path,
+    header: list[str],
+    expected: list[str],
+    millesime: int,
+) -> None:
     missing = [name for name in expected if name not in header]
     if missing:
         raise LayoutChanged(
@@ -120,39 +136,54 @@ def _stage_file(
             action="le producteur a changé la structure du fichier : comparez son en-tête "
             "avec `columns` dans warehouse/sources.yaml et mettez le registre à jour",
         )
-    with tempfile.TemporaryDirectory(prefix="opendata-") as scratch:
-        readable = _readable_file(source, path, Path(scratch))
-        relation = _relation(source)
-        first_line = 0 if source.format == "json" else 1  # JSON: record number; CSV: header is 1
-        # Only the declared columns are loaded (a census file has ~300): the file itself
-        # stays whole in data/raw.
-        declared = ", ".join(quote_ident(name) for name in dict.fromkeys(expected))
-        numbered = (
-            f"select {declared}, ?::integer as _millesime, ?::varchar as _sha256, "
-            f"?::varchar as _fichier, (row_number() over () + {first_line})::bigint as _ligne "
-            f"from {relation}"
-        )
-        params = [millesime, raw.sha256, raw.path, str(readable)]
-        if source.format != "json":
-            params.append(dict.fromkeys(header, "VARCHAR"))
-        select = f"select * from ({numbered})"
-        if source.levels:  # national files mix levels (COM, DEP, REG…): keep the communes
-            select += f" where {quote_ident(source.levels.column)} in (select unnest(?))"
-            params.append(list(source.levels.values))
-        exists = conn.execute(
-            "select count(*) from duckdb_tables() where table_name = '_entrant'"
-        ).fetchone()[0]
-        statement = "insert into _entrant by name" if exists else "create temp table _entrant as"
-        try:
-            conn.execute(f"{statement} {select}", params)
-        except duckdb.Error as error:
-            raise InvalidFormat(
-                f"le fichier n'a pas pu être lu : {_first_line(error)}",
-                where=f"{raw.url} → {raw.path} (source {source.id})",
-                action="le fichier est peut-être mal formé (nombre de champs variable, "
-                "guillemets) : ouvrez-le pour vérifier ; rien n'a été chargé",
-            ) from error
-    return {name for name in header if name not in expected}
+
+
+def _numbered_select(
+    source: Source,
+    raw: RawFile,
+    readable: Path,
+    header: list[str],
+    expected: list[str],
+    millesime: int,
+) -> tuple[str, list]:
+    """The query of the file's declared columns with the meta columns, and its parameters."""
+    relation = _relation(source)
+    first_line = 0 if source.format == "json" else 1  # JSON: record number; CSV: header is 1
+    # Only the declared columns are loaded (a census file has ~300): the file itself
+    # stays whole in data/raw.
+    declared = ", ".join(quote_ident(name) for name in dict.fromkeys(expected))
+    numbered = (
+        f"select {declared}, ?::integer as _millesime, ?::varchar as _sha256, "
+        f"?::varchar as _fichier, (row_number() over () + {first_line})::bigint as _ligne "
+        f"from {relation}"
+    )
+    params = [millesime, raw.sha256, raw.path, str(readable)]
+    if source.format != "json":
+        params.append(dict.fromkeys(header, "VARCHAR"))
+    select = f"select * from ({numbered})"
+    if source.levels:  # national files mix levels (COM, DEP, REG…): keep the communes
+        select += f" where {quote_ident(source.levels.column)} in (select unnest(?))"
+        params.append(list(source.levels.values))
+    return select, params
+
+
+def _append_incoming(
+    conn: duckdb.DuckDBPyConnection, source: Source, raw: RawFile, select: str, params: list
+) -> None:
+    """Add the rows to _entrant, created by the first file of the source."""
+    exists = conn.execute(
+        "select count(*) from duckdb_tables() where table_name = '_entrant'"
+    ).fetchone()[0]
+    statement = "insert into _entrant by name" if exists else "create temp table _entrant as"
+    try:
+        conn.execute(f"{statement} {select}", params)
+    except duckdb.Error as error:
+        raise InvalidFormat(
+            f"le fichier n'a pas pu être lu : {_first_line(error)}",
+            where=f"{raw.url} → {raw.path} (source {source.id})",
+            action="le fichier est peut-être mal formé (nombre de champs variable, "
+            "guillemets) : ouvrez-le pour vérifier ; rien n'a été chargé",
+        ) from error
 
 
 def _normalised_indicator(source: Source, raw: RawFile, path: Path, scratch: Path) -> Path:
@@ -287,6 +318,13 @@ def _record(
             "insert or replace into meta.fichiers_bruts values (?, ?, ?, ?, ?, ?, ?)",
             [raw.source_id, raw.url, raw.millesime, raw.sha256, raw.size, raw.fetched_at, raw.path],
         )
+    _record_variables(conn, source, millesime)
+    if source.indicateurs:
+        _record_indicators(conn, source)
+
+
+def _record_variables(conn: duckdb.DuckDBPyConnection, source: Source, millesime: int) -> None:
+    """The registry's label of each column, under the code it has in this millésime."""
     conn.execute(
         "delete from ref.variables where source_id = ? and millesime = ?", [source.id, millesime]
     )
@@ -305,24 +343,26 @@ def _record(
             for column, code in zip(source.columns, source.expected_columns(millesime), strict=True)
         ],
     )
-    if source.indicateurs:
-        conn.execute("delete from ref.indicateurs where source_id = ?", [source.id])
-        conn.executemany(
-            "insert into ref.indicateurs values (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+
+
+def _record_indicators(conn: duckdb.DuckDBPyConnection, source: Source) -> None:
+    conn.execute("delete from ref.indicateurs where source_id = ?", [source.id])
+    conn.executemany(
+        "insert into ref.indicateurs values (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [
             [
-                [
-                    source.id,
-                    item.code,
-                    item.dataset,
-                    item.libelle,
-                    item.unite,
-                    item.theme,
-                    item.format or source.format,
-                    *(item.insee.split(".", 1) if item.insee else (None, None)),
-                ]
-                for item in source.indicateurs
-            ],
-        )
+                source.id,
+                item.code,
+                item.dataset,
+                item.libelle,
+                item.unite,
+                item.theme,
+                item.format or source.format,
+                *(item.insee.split(".", 1) if item.insee else (None, None)),
+            ]
+            for item in source.indicateurs
+        ],
+    )
 
 
 def _single_millesime(source: Source, files: list[tuple[RawFile, Path]]) -> int:

@@ -98,32 +98,7 @@ def validate(
     results = {}
     for suite in suites:
         frame = conn.table(f"marts.{quote_ident(suite.mart)}").df()
-        common = common_expectations(
-            suite, list(frame.columns), (published_keys or {}).get(suite.mart)
-        )
-        # copies: GX binds an expectation to the one suite it is added to
-        expected = [
-            *map(copy.copy, suite.expectations),
-            *(build_expectation(entry, suite.path) for entry in common),
-        ]
-        for expectation in expected:
-            expectation.description = described(expectation)
-        gx_suite = context.suites.add(gx.ExpectationSuite(name=suite.mart, expectations=expected))
-        if len(gx_suite.expectations) != len(expected):
-            raise ConfigurationError(
-                "Great Expectations a écarté une attente de la suite",
-                where=str(suite.path),
-                action="vérifiez chaque attente de la suite",
-            )
-        definition = context.validation_definitions.add(
-            gx.ValidationDefinition(
-                name=suite.mart,
-                data=source.add_dataframe_asset(
-                    name=suite.mart
-                ).add_batch_definition_whole_dataframe("tout"),
-                suite=gx_suite,
-            )
-        )
+        definition = _definition(context, source, suite, frame, (published_keys or {}))
         result = definition.run(
             batch_parameters={"dataframe": frame},
             result_format=_result_format(frame),
@@ -137,6 +112,31 @@ def validate(
     if docs_folder is not None:
         validation.docs, validation.docs_pages = data_docs.build(context, docs_folder, results)
     return validation
+
+
+def _definition(context, source, suite: Suite, frame: pd.DataFrame, published_keys: dict):
+    """The GX validation of one mart: its suite and the common checks, on its DataFrame."""
+    common = common_expectations(suite, list(frame.columns), published_keys.get(suite.mart))
+    # copies: GX binds an expectation to the one suite it is added to
+    expected = [
+        *map(copy.copy, suite.expectations),
+        *(build_expectation(entry, suite.path) for entry in common),
+    ]
+    for expectation in expected:
+        expectation.description = described(expectation)
+    gx_suite = context.suites.add(gx.ExpectationSuite(name=suite.mart, expectations=expected))
+    if len(gx_suite.expectations) != len(expected):
+        raise ConfigurationError(
+            "Great Expectations a écarté une attente de la suite",
+            where=str(suite.path),
+            action="vérifiez chaque attente de la suite",
+        )
+    asset = source.add_dataframe_asset(name=suite.mart)
+    return context.validation_definitions.add(
+        gx.ValidationDefinition(
+            name=suite.mart, data=asset.add_batch_definition_whole_dataframe("tout"), suite=gx_suite
+        )
+    )
 
 
 def blocked_marts(outcomes: list[Outcome], models: list[Model]) -> dict[str, str]:

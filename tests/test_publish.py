@@ -65,7 +65,12 @@ def platform(refreshed, udata_server, tmp_path, monkeypatch):
     organisations of the session's udata through a proxy that can fail on purpose."""
     catalog = tmp_path / "catalog"
     shutil.copytree(ROOT / "catalog", catalog)
-    organisations = next(udata_server["pool"])
+    organisations = next(udata_server["pool"], None)
+    if organisations is None:
+        pytest.fail(
+            "plus d'organisation libre dans le udata de test : augmentez POOL_SIZE "
+            "dans tests/udata/serve.py"
+        )
     with FaultyProxy(udata_server["url"]) as proxy:
         config_path = catalog / "publication.yaml"
         config = yaml.safe_load(config_path.read_text(encoding="utf-8"))

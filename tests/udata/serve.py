@@ -15,7 +15,7 @@ import socket
 import sys
 from pathlib import Path
 
-POOL_SIZE = 16
+POOL_SIZE = 48  # one pair per publishing test, with room for new tests
 
 
 def write_settings(workdir: Path, port: int) -> Path:

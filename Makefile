@@ -66,15 +66,17 @@ browser:
 		|| { command -v sudo >/dev/null 2>&1 && sudo apt-get update -qq && sudo apt-get install -y -qq chromium >/dev/null; } \
 		|| { echo "Installez chromium (apt install chromium) : le test du site citoyen l'utilise." >&2; exit 1; }
 
-# The whole suite (what CI runs), with its 15 slowest tests at the end.
+# The whole suite (what CI runs), on every core, one test file per worker (a file's
+# module-wide state stays on one worker), with its 15 slowest tests at the end.
+PYTEST_WORKERS ?= auto
 test: install $(UDATA_STAMP) compose-lint-tool browser
-	$(UV) run --frozen pytest --durations=15
+	$(UV) run --frozen pytest -n $(PYTEST_WORKERS) --dist loadfile --durations=15
 
 # The fast layer: pure logic, real files and HTTP on 127.0.0.1, but no Prefect flow, no
 # udata and no browser (neither .venv-udata nor chromium is needed).
 FAST := not udata and not browser and not stack and not flow
 test-fast: install compose-lint-tool
-	$(UV) run --frozen pytest -m "$(FAST)" --durations=15
+	$(UV) run --frozen pytest -m "$(FAST)" -n $(PYTEST_WORKERS) --dist loadfile --durations=15
 
 lint: install
 	$(UV) run --frozen ruff check .

@@ -8,6 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from tests.conftest import ROOT, SAMPLES
 
 
@@ -38,6 +40,7 @@ def run(*args: str, tmp_path: Path) -> subprocess.CompletedProcess:
     )
 
 
+@pytest.mark.flow  # a refresh, on the ephemeral Prefect API of its own process
 def test_refresh_prints_a_french_summary_then_sql_reads_the_warehouse(tmp_path):
     done = run("refresh", "--sources", demo_sources(), tmp_path=tmp_path)
     assert done.returncode == 0, done.stderr
@@ -100,6 +103,7 @@ def test_millesimes_shows_what_the_insee_catalogue_announces(tmp_path):
     assert not (tmp_path / "opendata.duckdb").exists()
 
 
+@pytest.mark.flow  # a refresh, on the ephemeral Prefect API of its own process
 def test_a_full_refresh_on_the_bundled_mirror_names_the_missing_census_file(tmp_path):
     done = run("refresh", tmp_path=tmp_path)
     assert done.returncode == 1
@@ -109,6 +113,7 @@ def test_a_full_refresh_on_the_bundled_mirror_names_the_missing_census_file(tmp_
     assert not (tmp_path / "opendata.duckdb").exists()
 
 
+@pytest.mark.flow  # a refresh, on the ephemeral Prefect API of its own process
 def test_an_unknown_source_fails_with_a_french_message(tmp_path):
     done = run("refresh", "--sources", "insee_inexistante", tmp_path=tmp_path)
     assert done.returncode == 1

@@ -1,4 +1,4 @@
-"""The mirror convention, documented in tasks/mirror.py and the README."""
+"""The mirror convention, documented in tasks/sources/mirror.py and the README."""
 
 from __future__ import annotations
 

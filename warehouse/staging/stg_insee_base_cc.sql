@@ -1,6 +1,6 @@
 -- The census "base-cc" files (one row per commune, ~300 columns, INSEE codes such as
 -- P22_POP or C22_FAMMONO), one row per commune, millésime and declared column.
--- Only declared columns are loaded (see tasks/load.py); the columns of another
+-- Only declared columns are loaded (see tasks/sources/load.py); the columns of another
 -- millésime are NULL for this row and dropped by UNPIVOT, while an empty cell of the
 -- file is '' and kept, to be reported (macros of schema.sql).
 with evol_struct_pop as (

@@ -46,9 +46,14 @@ def is_siret(value: str) -> bool:
 
 
 def suggest_number(cell: str) -> str | None:
-    """« 1 500,50 € » → « 1500.50 », or None when it is not a number at all."""
+    """« 1 500,50 € » → « 1500.50 », or None when it is not a number at all.
+
+    With both separators, the last one is the decimal mark: « 1.500,50 » (French) and
+    « 1,500.50 » (English) are both 1500.50."""
     text = re.sub(r"[\s\u00a0\u202f€]|euros?", "", cell, flags=re.IGNORECASE)
-    if "," in text:
+    if "," in text and "." in text and text.rindex(".") > text.rindex(","):
+        text = text.replace(",", "")
+    elif "," in text:
         text = text.replace(".", "").replace(",", ".")
     try:
         Decimal(text)
@@ -152,7 +157,11 @@ def _bounds(rules: dict, cell: str) -> str:
     if low is not None and high is not None:
         text = f"la valeur doit être comprise entre {low} et {high}"
     else:
-        text = f"la valeur doit être au moins {low}" if high is None else f"au plus {high}"
+        text = (
+            f"la valeur doit être au moins {low}"
+            if high is None
+            else (f"la valeur doit être au plus {high}")
+        )
     try:
         value = Decimal(cell)
     except InvalidOperation:

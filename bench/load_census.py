@@ -92,10 +92,10 @@ MARTS = {
 
 
 def run_duckdb(files: dict[str, list[tuple[int, Path]]]) -> int:
+    from tasks.core.warehouse import connect
     from tasks.sources import load
     from tasks.sources.registry import load_registry
     from tasks.transform import models
-    from tasks.transform.warehouse import connect
 
     registry = load_registry()
     folder = next(iter(files.values()))[0][1].parent

@@ -6,7 +6,7 @@ for ~35 000 communes × 8 census years (the 1968→ series, ~280 000 rows), and 
 rows as the CSV export. It then measures, side by side, in one run, each in a fresh
 process (so that memory figures stay apart):
 
-  - ours-xlsx: `tasks.indicators.read_rows` (openpyxl read-only) + `write_normalised`,
+  - ours-xlsx: `tasks.sources.indicators.read_rows` (openpyxl read-only) + `write_normalised`,
     what the loader does before DuckDB reads the file;
   - pandas-xlsx: `pandas.read_excel(skiprows=4, dtype=str)` (openpyxl, full load) +
     the same long CSV;

@@ -30,10 +30,10 @@ from load_census import SAMPLES, _peak_mb, _raw, build_files, in_fresh_process  
 
 
 def build_warehouse(files: dict, warehouse: Path) -> dict[str, int]:
+    from tasks.core.warehouse import connect
     from tasks.sources import load
     from tasks.sources.registry import load_registry
     from tasks.transform import models
-    from tasks.transform.warehouse import connect
 
     registry = load_registry()
     conn = connect(warehouse)
@@ -68,7 +68,7 @@ def measure(warehouse: Path, docs: Path | None, queue: mp.Queue) -> None:
     start = time.perf_counter()
     every = models.discover()
     marts = [m for m in every if m.layer == "marts"]
-    published = {fiche.mart: fiche.cle for fiche in load_catalog().fiches}
+    published = load_catalog().published_keys()
     with duckdb.connect(str(warehouse), read_only=True) as conn:
         waiting = models.awaiting_data(conn, every)
         ready = [m for m in marts if m.name not in waiting]

@@ -9,7 +9,7 @@ stay apart):
     valid Luhn keys built with `stdnum.luhn`, amounts with a decimal point, ISO dates),
     then with 1 % of the rows holding one bad cell (a decimal comma in `montant`, or a
     SIRET with a wrong key in `idBeneficiaire`):
-      - ours: `tasks.subventions.validation.validate` (frictionless, plus the SIRET keys,
+      - ours: `tasks.quality.schema.validate.validate` (frictionless, plus the SIRET keys,
         one-of-required, real dates, and every problem in French);
       - frictionless: `frictionless.validate` with the same schema, which ignores the
         schema's `custom_checks` (so the wrong SIRET keys go unseen) and stops at its

@@ -10,6 +10,7 @@ from prefect.artifacts import create_markdown_artifact
 from tasks.core.errors import ConfigurationError
 from tasks.core.failure import reported_failure
 from tasks.core.settings import Settings
+from tasks.core.warehouse import locked
 from tasks.publication.catalog import load_catalog
 from tasks.publication.plan import PublicationReport
 from tasks.publication.steps import PublicationRun, check_api_key, plan_folder, publish_dataset
@@ -17,7 +18,6 @@ from tasks.quality.gate import Outcome
 from tasks.quality.steps import check_quality
 from tasks.sources.registry import load_registry
 from tasks.transform.steps import marts_awaiting_data
-from tasks.transform.warehouse import locked
 
 
 @flow(name="publish")
@@ -54,7 +54,7 @@ def publish(
         has_key = check_api_key(environment, dry_run)
         with locked(settings.warehouse):
             if outcomes is None:
-                outcomes = check_quality(settings.warehouse).outcomes
+                outcomes = check_quality(settings.warehouse, catalog.published_keys()).outcomes
             waiting = marts_awaiting_data(settings.warehouse)
             chosen = [f for f in catalog.fiches if not datasets or f.name in datasets]
             run = PublicationRun(catalog, environment, registry, settings, outcomes, dry_run, force)

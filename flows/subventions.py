@@ -17,6 +17,7 @@ from flows.publish import publish
 from tasks.core.errors import ConfigurationError
 from tasks.core.failure import reported_failure
 from tasks.core.settings import Settings
+from tasks.core.warehouse import candidate, locked
 from tasks.publication.plan import PublicationReport
 from tasks.quality.steps import enforce_quality, record_quality
 from tasks.subventions.config import load_config
@@ -30,7 +31,6 @@ from tasks.subventions.steps import (
     read_documents,
     write_report,
 )
-from tasks.transform.warehouse import candidate, locked
 
 
 @dataclass

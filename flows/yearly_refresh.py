@@ -14,6 +14,8 @@ from prefect.artifacts import create_markdown_artifact
 from flows.publish import publish
 from tasks.core.failure import reported_failure
 from tasks.core.settings import Settings
+from tasks.core.warehouse import candidate, locked
+from tasks.publication.catalog import load_catalog
 from tasks.quality.steps import check_quality, enforce_quality, record_quality, report_quality
 from tasks.refresh.summary import Summary, summarize
 from tasks.sources.registry import load_registry
@@ -25,7 +27,6 @@ from tasks.transform.steps import (
     marts_awaiting_data,
     stage_exports,
 )
-from tasks.transform.warehouse import candidate, locked
 
 
 @flow(name="yearly_refresh", log_prints=True)
@@ -56,7 +57,7 @@ def yearly_refresh(
     settings = Settings.from_env()
     # One lock from the build to the end of the publication: no other refresh in between.
     with reported_failure("echec-rafraichissement"), locked(settings.warehouse):
-        registry = load_registry()
+        registry, published = load_registry(), load_catalog().published_keys()
         fetched = [
             item
             for source in registry.select(sources)
@@ -66,10 +67,10 @@ def yearly_refresh(
             loads = load_sources(path, registry, fetched, settings)
             counts = build_models(path)
             waiting = marts_awaiting_data(path)
-            validation = check_quality(path, settings.quality_docs_dir)
+            validation = check_quality(path, published, settings.quality_docs_dir)
             record_quality(path, validation)
-            keep_validated_marts(path, settings.warehouse, validation)
-            staged = stage_exports(path, settings.outputs_dir, validation)
+            keep_validated_marts(path, settings.warehouse, list(validation.blocked))
+            staged = stage_exports(path, settings.outputs_dir, list(validation.blocked))
         exported = commit_exports(staged)
         report_quality(validation)
         summary = summarize(

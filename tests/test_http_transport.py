@@ -80,3 +80,10 @@ def test_a_client_error_is_handed_back_without_retry(mirror):
     answer = transport().request("GET", f"{mirror.url}/absent.json")
     assert answer.status_code == 404
     assert len(mirror.seen("absent.json")) == 1
+
+
+def test_a_retry_after_of_zero_falls_back_to_the_backoff(mirror, caplog):
+    mirror.script(PATH, Scripted(503, headers={"Retry-After": "0"}), Scripted(200, b"ok"))
+    with caplog.at_level(logging.WARNING, "tasks.core.http"):
+        transport(backoff=0.3).request("GET", f"{mirror.url}/{PATH}")
+    assert [r.getMessage().rsplit(" dans ", 1)[1] for r in caplog.records] == ["0.3 s"]

@@ -12,6 +12,7 @@ import pytest
 from tests.conftest import ROOT
 
 TASKS = ROOT / "tasks"
+# The generic stages in pipeline order: a stage imports only the stages before it.
 GENERIC = ["core", "sources", "transform", "quality", "publication"]
 PIPELINES = ["refresh", "subventions", "citizen_site"]
 
@@ -41,6 +42,18 @@ def test_a_generic_package_never_imports_a_pipeline(package):
         for path in (TASKS / package).rglob("*.py")
         for name in imported(path)
         if name.split(".")[:2] in (["tasks", p] for p in PIPELINES) or name.startswith("flows")
+    }
+    assert offending == set()
+
+
+@pytest.mark.parametrize("package", GENERIC)
+def test_a_stage_imports_only_the_stages_before_it(package):
+    later = GENERIC[GENERIC.index(package) + 1 :]
+    offending = {
+        f"{path.relative_to(ROOT)} → {name}"
+        for path in (TASKS / package).rglob("*.py")
+        for name in imported(path)
+        if any(name.startswith(f"tasks.{stage}") for stage in later)
     }
     assert offending == set()
 

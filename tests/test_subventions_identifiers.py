@@ -31,6 +31,7 @@ from tasks.subventions.identifiers import (
     resolve,
     write_identifiers,
 )
+from tests.faulty_proxy import Fault, FaultyProxy
 from tests.mirror_server import MirrorServer, Scripted
 from tests.recherche_entreprises_fixtures import (
     ANSWERS,
@@ -223,6 +224,16 @@ def test_429_retry_after_is_honoured(api, tmp_path):
     assert candidate.sigle == "GRS"
     first, second = api.seen(search_path("GRS"))
     assert second.at - first.at >= 1.0  # the server asked for one second, not the backoff
+
+
+def test_a_429_from_the_faulty_proxy_is_sent_again_after_retry_after(api, tmp_path):
+    with FaultyProxy(api.url) as proxy:
+        proxy.fail(Fault("GET", r"search@", status=429, headers={"Retry-After": "1"}))
+        [candidate] = client(proxy.url, tmp_path / "cache").search("GRS", CODE_COMMUNE)
+    assert candidate.sigle == "GRS"
+    first, second = [at for _, path, at in proxy.arrivals if "search@" in path]
+    assert second - first >= 1.0
+    assert len(api.seen("search@")) == 1  # the refused request never reached the API
 
 
 def test_a_retry_after_longer_than_max_wait_stops_the_run(api, tmp_path):

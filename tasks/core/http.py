@@ -11,13 +11,14 @@ its own error, with its own advice.
 
 A request that is not idempotent (a POST that creates a dataset or uploads a new file)
 is never retried blindly: only an HTTP 429 is, since the server refused it before doing
-anything (RFC 6585), and a connection that could not even be opened. Any other failure
-goes back to the caller at once, which looks at the remote state before sending again.
+anything (RFC 6585), and a connection attempt that timed out before it was open. Any
+other failure (a refused or cut connection included) goes back to the caller at once,
+which looks at the remote state before sending again.
 
-A small helper rather than urllib3's `Retry`: `Retry` sleeps inside the connection pool
-where nothing can be logged in French per attempt, it waits for any `Retry-After`
-however long (or not at all), it cannot retry a body that breaks while being streamed
-to disk, and it knows no rate limit shared across requests.
+A small shared helper on requests rather than urllib3's `Retry`: `Retry` sleeps inside
+the connection pool where nothing can be logged in French per attempt, it waits for any
+`Retry-After` however long (or not at all), it cannot retry a body that breaks while
+being streamed to disk, and it knows no rate limit shared across requests.
 """
 
 from __future__ import annotations
@@ -63,8 +64,9 @@ class RetryPolicy:
     timeout: float = 60.0
 
     def pause(self, attempt: int, announced: float | None = None) -> float:
-        """The pause after failed attempt number `attempt` (1, 2, …)."""
-        wanted = self.backoff * 2 ** (attempt - 1) if announced is None else announced
+        """The pause after failed attempt number `attempt` (1, 2, …): what the server
+        announced, else (none, zero or a date already past) the backoff."""
+        wanted = announced if announced else self.backoff * 2 ** (attempt - 1)
         return min(wanted, self.max_wait)
 
 

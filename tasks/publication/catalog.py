@@ -87,6 +87,10 @@ class Catalog:
             )
         return self.environments[name]
 
+    def published_keys(self) -> dict[str, list[str]]:
+        """The key each published mart is published under: the quality gate checks it."""
+        return {fiche.mart: fiche.cle for fiche in self.fiches}
+
 
 def load_catalog(folder: Path | None = None) -> Catalog:
     folder = folder or catalog_dir()

@@ -10,6 +10,7 @@ it is never logged nor put in a message.
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 import requests
@@ -27,10 +28,15 @@ class TransientPublicationError(PublicationError):
     wait: float | None = None  # the pause the platform asked for (Retry-After), if any
 
 
+# A file upload may take longer than a read: never less patient than that, per request.
+UPLOAD_TIMEOUT = 120.0
+
+
 class DataGouvClient:
     def __init__(self, api: str, api_key: str | None, *, policy: RetryPolicy | None = None):
         self.api = api.rstrip("/")
-        self.policy = policy or RetryPolicy(timeout=120.0)
+        policy = policy or RetryPolicy()
+        self.policy = dataclasses.replace(policy, timeout=max(policy.timeout, UPLOAD_TIMEOUT))
         headers = {"X-API-KEY": api_key} if api_key else {}
         self.transport = Transport(self.policy, headers=headers)
 

@@ -14,6 +14,7 @@ from tasks.core.errors import ConfigurationError
 from tasks.core.settings import Settings
 from tasks.core.sql import read_sql
 from tasks.core.steps import step
+from tasks.core.warehouse import connect
 from tasks.publication import reconcile
 from tasks.publication.catalog import Catalog, Environment, Fiche, record_dataset_id
 from tasks.publication.datagouv import DataGouvClient
@@ -23,7 +24,6 @@ from tasks.publication.secrets import api_key
 from tasks.quality.gate import Outcome, blocked_marts
 from tasks.sources.registry import Registry
 from tasks.transform import models
-from tasks.transform.warehouse import connect
 
 
 @step("verifier-cle-api")

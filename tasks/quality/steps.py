@@ -8,39 +8,41 @@ import duckdb
 from prefect.artifacts import create_markdown_artifact
 
 from tasks.core.steps import step
-from tasks.publication.catalog import load_catalog
+from tasks.core.warehouse import connect
 from tasks.quality import gate, history
 from tasks.quality.suites import suites_for
 from tasks.transform import models
 from tasks.transform.models import Model
-from tasks.transform.warehouse import connect
 
 
 @step("controler-qualite")
-def check_quality(warehouse: Path, docs_folder: Path | None = None) -> gate.Validation:
+def check_quality(
+    warehouse: Path, published: dict[str, list[str]], docs_folder: Path | None = None
+) -> gate.Validation:
     """Validate every mart of a warehouse (the candidate, or the one in service), and say
     which marts are blocked.
 
     A mart still waiting for its first data (facultative sources never loaded) is not
-    validated: `awaiting_data` names it in the summary."""
+    validated: `awaiting_data` names it in the summary. `published`: the key of each
+    mart a fiche publishes (Catalog.published_keys)."""
     every = models.discover()
     marts = [model for model in every if model.layer == "marts"]
     suites_for(marts)  # every mart has a valid suite, even one waiting for data
     with duckdb.connect(str(warehouse), read_only=True) as conn:
         waiting = models.awaiting_data(conn, every)
         ready = [mart for mart in marts if mart.name not in waiting]
-        return validate_marts(conn, ready, every, docs_folder)
+        return validate_marts(conn, ready, every, published, docs_folder)
 
 
 def validate_marts(
     conn: duckdb.DuckDBPyConnection,
     marts: list[Model],
     every: list[Model],
+    published: dict[str, list[str]],
     docs_folder: Path | None = None,
 ) -> gate.Validation:
     """The suites of `marts`, with the keys the catalogue publishes them under, and the
     marts blocked among `every` (those built from a failed one included)."""
-    published = {fiche.mart: fiche.cle for fiche in load_catalog().fiches}
     validation = gate.validate(conn, suites_for(marts), published, _run_id(), docs_folder)
     validation.blocked = gate.blocked_marts(validation.outcomes, every)
     return validation

@@ -85,8 +85,14 @@ class SourceClient:
             raise SourceUnavailable(
                 f"{url} {gave_up.reason}",
                 where=address,
-                action="réessayez plus tard ; si l'erreur persiste, vérifiez l'adresse dans "
-                "warehouse/sources.yaml. La base et les fichiers publiés n'ont pas été modifiés.",
+                action=(
+                    "relancez après l'attente demandée par le serveur (ou augmentez "
+                    "OPENDATA_HTTP_MAX_WAIT)"
+                    if gave_up.too_long
+                    else "réessayez plus tard ; si l'erreur persiste, vérifiez l'adresse dans "
+                    "warehouse/sources.yaml"
+                )
+                + ". La base et les fichiers publiés n'ont pas été modifiés.",
             ) from None
         if isinstance(answer, Download):
             return answer

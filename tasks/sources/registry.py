@@ -146,7 +146,8 @@ class Source:
             raise ConfigurationError(
                 f"la source {self.id} se découvre par millésime : son adresse ne se déduit pas",
                 where=str(REGISTRY_PATH),
-                action="passez par tasks.discovery",
+                action="son adresse vient de la découverte des millésimes "
+                "(tasks/sources/discovery.py) : signalez cet appel",
             )
         departements = territoire.departements if self.per_departement else [""]
         return [

@@ -9,11 +9,11 @@ from prefect.runtime import task_run
 
 from tasks.core.settings import Settings
 from tasks.core.steps import step
+from tasks.core.warehouse import connect
 from tasks.sources import discovery, extract, load
 from tasks.sources.client import SourceClient
 from tasks.sources.raw_store import RawStore
 from tasks.sources.registry import Registry, Source
-from tasks.transform.warehouse import connect
 
 
 def _fetch_name() -> str:

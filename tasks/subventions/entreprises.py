@@ -4,7 +4,8 @@ catalog/subventions.yaml, `recherche_entreprises.url`).
 Polite by construction: our user agent, at most `rate` requests per second across
 calls, HTTP 429 `Retry-After` honoured (a wait longer than `max_wait` stops the run
 rather than being cut short), 5xx and connection errors retried with backoff. Read
-through the mirror convention (tasks/mirror.py) like every source.
+through the mirror convention (tasks/sources/mirror.py) like every source, and sent through
+the project's HTTP transport (tasks/core/http.py).
 
 A search the API refuses (a 4xx other than 401/403/404/429, e.g. HTTP 400 for a `q`
 it finds too short) raises SearchRefused: that one beneficiary stays unidentified and

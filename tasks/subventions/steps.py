@@ -10,6 +10,8 @@ from prefect.artifacts import create_markdown_artifact
 from tasks.core.errors import InvalidData
 from tasks.core.settings import Settings
 from tasks.core.steps import step
+from tasks.core.warehouse import connect
+from tasks.publication.catalog import load_catalog
 from tasks.quality.gate import Validation
 from tasks.quality.schema.validate import validate
 from tasks.quality.steps import validate_marts
@@ -18,7 +20,6 @@ from tasks.subventions.config import CommuneSubventions, SubventionsConfig
 from tasks.subventions.extraction import apply_answers, decisions_found, read_document
 from tasks.subventions.model import Issue, Place, Reading
 from tasks.subventions.report import Build
-from tasks.transform.warehouse import connect
 
 READABLE = {".docx", ".odt", ".xlsx", ".csv"}
 CONVERTIBLE = {".doc", ".rtf", ".xls", ".ods", ".pdf"}
@@ -212,4 +213,4 @@ def check_quality(candidate: Path) -> Validation:
     downstream = loading.downstream_models()
     marts = [m for m in downstream if m.layer == "marts"]
     with duckdb.connect(str(candidate), read_only=True) as conn:
-        return validate_marts(conn, marts, downstream)
+        return validate_marts(conn, marts, downstream, load_catalog().published_keys())

@@ -7,9 +7,8 @@ from pathlib import Path
 import duckdb
 
 from tasks.core.steps import step
-from tasks.quality.gate import Validation
+from tasks.core.warehouse import connect, keep_validated
 from tasks.transform import exports, models
-from tasks.transform.warehouse import connect, keep_validated
 
 
 @step("construire-modeles")
@@ -25,12 +24,14 @@ def marts_awaiting_data(warehouse: Path) -> dict[str, list[str]]:
 
 
 @step("garder-marts-valides")
-def keep_validated_marts(candidate: Path, warehouse: Path, validation: Validation) -> None:
-    keep_validated(candidate, warehouse, list(validation.blocked))
+def keep_validated_marts(candidate: Path, warehouse: Path, blocked: list[str]) -> None:
+    """A blocked mart goes back to its last validated version (the refused one is kept
+    aside, in schema `rejets`)."""
+    keep_validated(candidate, warehouse, blocked)
 
 
 @step("preparer-exports")
-def stage_exports(candidate: Path, folder: Path, validation: Validation) -> list[exports.Export]:
+def stage_exports(candidate: Path, folder: Path, blocked: list[str]) -> list[exports.Export]:
     """The validated marts only: a blocked mart's file keeps its last validated version."""
     every = models.discover()
     with connect(candidate) as conn:
@@ -38,7 +39,7 @@ def stage_exports(candidate: Path, folder: Path, validation: Validation) -> list
         marts = [
             m.name
             for m in every
-            if m.layer == "marts" and m.name not in waiting and m.name not in validation.blocked
+            if m.layer == "marts" and m.name not in waiting and m.name not in blocked
         ]
         return exports.stage(conn, marts, folder)
 

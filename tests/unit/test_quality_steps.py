@@ -7,6 +7,7 @@ import duckdb
 import pytest
 
 from tasks.core.errors import QualityGateFailed
+from tasks.publication.catalog import load_catalog
 from tasks.quality import steps
 from tasks.transform import models
 from tests.unit.conftest import copy_warehouse, scalar
@@ -16,7 +17,7 @@ SAILLY = "59522"
 
 @pytest.fixture(scope="module")
 def intact(built_warehouse_template):
-    return steps.check_quality.fn(built_warehouse_template)
+    return steps.check_quality.fn(built_warehouse_template, load_catalog().published_keys())
 
 
 @pytest.fixture(scope="module")
@@ -25,7 +26,7 @@ def damaged(tmp_path_factory, built_warehouse_template):
     path = copy_warehouse(built_warehouse_template, tmp_path_factory.mktemp("abime") / "w.duckdb")
     with duckdb.connect(str(path)) as conn:
         conn.execute(f"delete from marts.communes where code_commune = '{SAILLY}'")
-    return steps.check_quality.fn(path)
+    return steps.check_quality.fn(path, load_catalog().published_keys())
 
 
 def test_the_sample_warehouse_passes_every_critical_check(intact, built_warehouse_template):

@@ -3,12 +3,9 @@ warehouse whose raw tables hold the real sample files (tasks/transform/steps.py)
 
 from __future__ import annotations
 
-import datetime as dt
-
 import duckdb
 import pytest
 
-from tasks.quality.gate import Validation
 from tasks.transform import models, steps
 from tests.unit.conftest import (
     COG,
@@ -20,10 +17,6 @@ from tests.unit.conftest import (
 )
 
 BLOCKED = {"communes": "1 attente(s) critique(s) en échec"}
-
-
-def validation(blocked: dict[str, str] | None = None) -> Validation:
-    return Validation("essai", dt.datetime(2026, 11, 29, tzinfo=dt.UTC), [], blocked=blocked or {})
 
 
 def marts() -> list[str]:
@@ -63,7 +56,7 @@ def test_marts_awaiting_data_are_those_of_sources_never_loaded(warehouse):
 def test_only_validated_marts_with_data_are_staged_for_export(warehouse, tmp_path):
     folder = tmp_path / "outputs"
     waiting = steps.marts_awaiting_data.fn(warehouse)
-    staged = steps.stage_exports.fn(warehouse, folder, validation(BLOCKED))
+    staged = steps.stage_exports.fn(warehouse, folder, list(BLOCKED))
     expected = [m for m in marts() if m not in waiting and m not in BLOCKED]
     assert [e.mart for e in staged] == expected
     assert not list(folder.glob("*.csv"))  # nothing published before the commit
@@ -76,7 +69,7 @@ def test_a_blocked_mart_is_put_back_to_its_validated_version(warehouse, tmp_path
     candidate = copy_warehouse(warehouse, tmp_path / "opendata.en_cours.duckdb")
     with duckdb.connect(str(candidate)) as conn:
         conn.execute("delete from marts.communes where code_commune = '59522'")
-    steps.keep_validated_marts.fn(candidate, warehouse, validation(BLOCKED))
+    steps.keep_validated_marts.fn(candidate, warehouse, list(BLOCKED))
     with duckdb.connect(str(candidate), read_only=True) as conn:
         query = "select count(*) from {}.communes where code_commune = '59522'"
         assert scalar(conn, query.format("marts")) == 1

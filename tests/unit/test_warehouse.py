@@ -8,8 +8,8 @@ import fcntl
 import duckdb
 import pytest
 
+from tasks.core import warehouse as atomic
 from tasks.core.errors import OpenDataError
-from tasks.transform import warehouse as atomic
 from tests.unit.conftest import scalar
 
 LILLE = "59350"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import socket
 
 import pytest
@@ -10,6 +11,7 @@ from tasks.core.errors import SourceUnavailable
 from tasks.core.settings import Settings
 from tasks.sources.client import SourceClient
 from tests.conftest import COMPARATEUR
+from tests.faulty_proxy import Fault, FaultyProxy
 from tests.mirror_server import Scripted
 
 URL = f"https://{COMPARATEUR}"
@@ -47,6 +49,28 @@ def test_429_retry_after_is_honoured(mirror, tmp_path):
     client(mirror.url).download(URL, tmp_path / "file.zip")
     first, second = mirror.seen(COMPARATEUR)
     assert second.at - first.at >= 1.0  # the server asked for one second, not the 0.05 s backoff
+
+
+def test_a_429_from_the_faulty_proxy_is_sent_again_after_retry_after(mirror, tmp_path):
+    target = tmp_path / "file.zip"
+    with FaultyProxy(mirror.url) as proxy:
+        proxy.fail(Fault("GET", re.escape(COMPARATEUR), status=429, headers={"Retry-After": "1"}))
+        client(proxy.url).download(URL, target)
+    assert target.read_bytes() == (mirror.root / COMPARATEUR).read_bytes()
+    first, second = [at for _, path, at in proxy.arrivals if COMPARATEUR in path]
+    assert second - first >= 1.0  # the proxy asked for one second, not the 0.05 s backoff
+    assert len(mirror.seen(COMPARATEUR)) == 1  # the refused request never reached it
+
+
+def test_a_retry_after_beyond_the_maximum_wait_stops_with_what_to_do(mirror, tmp_path):
+    mirror.script(COMPARATEUR, Scripted(503, headers={"Retry-After": "3600"}))
+    settings = Settings.from_env({"OPENDATA_MIRROR": mirror.url, "OPENDATA_HTTP_MAX_WAIT": "60"})
+    with pytest.raises(SourceUnavailable) as error:
+        SourceClient(settings).download(URL, tmp_path / "file.zip")
+    message = error.value.message
+    assert "demande d'attendre 3600 s" in message and "attente maximale de 60 s" in message
+    assert "OPENDATA_HTTP_MAX_WAIT" in message and "n'ont pas été modifiés" in message
+    assert len(mirror.seen(COMPARATEUR)) == 1
 
 
 def test_404_is_not_retried_and_says_what_to_do(mirror, tmp_path):

@@ -162,9 +162,9 @@ def artifacts_of(state) -> dict[str, str]:
     return {artifact.key: artifact.data for artifact in found}
 
 
-def task_run_names(state) -> set[str]:
-    """The names the Prefect UI shows for the task runs of a flow run and its subflows
-    (the publication)."""
+def task_runs(state) -> dict[str, str]:
+    """The task runs the Prefect UI shows for a flow run and its subflows (the
+    publication): their name and final state."""
     from prefect.client.orchestration import get_client
     from prefect.client.schemas.filters import (
         FlowRunFilter,
@@ -181,7 +181,7 @@ def task_run_names(state) -> set[str]:
         )
         ids = [parent, *(child.id for child in children)]
         runs = client.read_task_runs(flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=ids)))
-    return {run.name for run in runs}
+    return {run.name: run.state.type.value for run in runs}
 
 
 def test_a_failed_critical_mart_is_kept_back_and_the_others_go_on(refreshed, mirror_dir):
@@ -263,9 +263,14 @@ def test_a_failed_critical_mart_is_kept_back_and_the_others_go_on(refreshed, mir
     assert "59350 Lille : -5.0" in actions["comparateur/mel"]["reason"]
     assert actions["communes/mel"]["action"] == "créer"
     # the data officer reads in the UI which source, which check, which dataset
-    names = task_run_names(state)
-    assert {"telecharger-insee_comparateur", "controler-qualite", "construire-modeles"} <= names
-    assert {"publier-comparateur-mel", "publier-communes-mel", "publier-comparateur-59522"} <= names
+    runs = task_runs(state)
+    assert {"telecharger-insee_comparateur", "controler-qualite", "construire-modeles"} <= set(runs)
+    assert {"publier-comparateur-mel", "publier-communes-mel", "publier-comparateur-59522"} <= set(
+        runs
+    )
+    # one check per mart: the blocked one is red in the UI, the others green
+    assert runs["controler-comparateur"] == "FAILED"
+    assert runs["controler-population"] == runs["controler-communes"] == "COMPLETED"
 
 
 def _with_cells(text: str, cells: dict[tuple[str, str], str]) -> str:
@@ -415,7 +420,7 @@ def test_a_millesime_not_yet_published_is_refused_even_on_http_304(refreshed, mi
     with pytest.raises(InvalidData) as error:
         state.result()
     assert "millésime 2022, pas le millésime 2023" in error.value.message
-    assert "telecharger-insee_comparateur-2023" in task_run_names(state)
+    assert "telecharger-insee_comparateur-2023" in task_runs(state)
 
 
 def test_geo_api_serves_only_the_current_cog(workspace):

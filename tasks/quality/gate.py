@@ -80,6 +80,62 @@ class Validation:
         return list(dict.fromkeys(o.mart for o in self.outcomes))
 
 
+@dataclass
+class Gate:
+    """One validation under way: a single GX context for every mart, so that the Data
+    Docs and the history hold one run."""
+
+    context: object
+    source: object
+    validation: Validation
+    docs_folder: Path | None
+    results: dict = field(default_factory=dict)
+
+    @property
+    def gx_run(self) -> RunIdentifier:
+        return RunIdentifier(run_name=self.validation.run_id, run_time=self.validation.validated_at)
+
+
+def open_gate(run_id: str | None = None, docs_folder: Path | None = None) -> Gate:
+    context = _context()
+    if docs_folder is not None:
+        data_docs.prepare(context, docs_folder)
+    validation = Validation(run_id or str(uuid.uuid4()), dt.datetime.now(dt.UTC), [])
+    return Gate(context, context.data_sources.add_pandas("marts"), validation, docs_folder)
+
+
+def check_mart(
+    gate: Gate,
+    conn: duckdb.DuckDBPyConnection,
+    suite: Suite,
+    published_keys: dict[str, list[str]],
+) -> list[Outcome]:
+    """Validate one mart with its suite and the common checks; its outcomes join the
+    gate's validation, and are returned."""
+    frame = conn.table(f"marts.{quote_ident(suite.mart)}").df()
+    definition = _definition(gate.context, gate.source, suite, frame, published_keys)
+    result = definition.run(
+        batch_parameters={"dataframe": frame},
+        result_format=_result_format(frame),
+        run_id=gate.gx_run,
+    )
+    millesime = _newest_millesime(frame)
+    outcomes = [_outcome(suite.mart, item, frame, millesime) for item in result.results]
+    gate.validation.outcomes += outcomes
+    gate.results[suite.mart] = result
+    return outcomes
+
+
+def close_gate(gate: Gate) -> Validation:
+    """The validation, with its GX Data Docs written into the gate's folder when given."""
+    validation = gate.validation
+    if gate.docs_folder is not None:
+        validation.docs, validation.docs_pages = data_docs.build(
+            gate.context, gate.docs_folder, gate.results
+        )
+    return validation
+
+
 def validate(
     conn: duckdb.DuckDBPyConnection,
     suites: list[Suite],
@@ -89,29 +145,10 @@ def validate(
 ) -> Validation:
     """Validate each mart with its suite and the common checks, in one GX context; the
     GX Data Docs of this validation are written into `docs_folder` when given."""
-    context = _context()
-    if docs_folder is not None:
-        data_docs.prepare(context, docs_folder)
-    source = context.data_sources.add_pandas("marts")
-    validation = Validation(run_id or str(uuid.uuid4()), dt.datetime.now(dt.UTC), [])
-    gx_run = RunIdentifier(run_name=validation.run_id, run_time=validation.validated_at)
-    results = {}
+    gate = open_gate(run_id, docs_folder)
     for suite in suites:
-        frame = conn.table(f"marts.{quote_ident(suite.mart)}").df()
-        definition = _definition(context, source, suite, frame, (published_keys or {}))
-        result = definition.run(
-            batch_parameters={"dataframe": frame},
-            result_format=_result_format(frame),
-            run_id=gx_run,
-        )
-        millesime = _newest_millesime(frame)
-        validation.outcomes += [
-            _outcome(suite.mart, item, frame, millesime) for item in result.results
-        ]
-        results[suite.mart] = result
-    if docs_folder is not None:
-        validation.docs, validation.docs_pages = data_docs.build(context, docs_folder, results)
-    return validation
+        check_mart(gate, conn, suite, published_keys or {})
+    return close_gate(gate)
 
 
 def _definition(context, source, suite: Suite, frame: pd.DataFrame, published_keys: dict):

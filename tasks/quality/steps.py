@@ -6,11 +6,12 @@ from pathlib import Path
 
 import duckdb
 from prefect.artifacts import create_markdown_artifact
+from prefect.states import Failed, State
 
 from tasks.core.steps import step
 from tasks.core.warehouse import connect
 from tasks.quality import gate, history
-from tasks.quality.suites import suites_for
+from tasks.quality.suites import Suite, suites_for
 from tasks.transform import models
 from tasks.transform.models import Model
 
@@ -41,11 +42,40 @@ def validate_marts(
     published: dict[str, list[str]],
     docs_folder: Path | None = None,
 ) -> gate.Validation:
-    """The suites of `marts`, with the keys the catalogue publishes them under, and the
-    marts blocked among `every` (those built from a failed one included)."""
-    validation = gate.validate(conn, suites_for(marts), published, _run_id(), docs_folder)
+    """The suites of `marts`, one task run each (`controler-population`…, red in the
+    Prefect UI when a critical expectation fails), with the keys the catalogue publishes
+    them under; then the marts blocked among `every` (those built from a failed one
+    included)."""
+    suites = suites_for(marts)
+    opened = gate.open_gate(_run_id(), docs_folder)
+    for suite in suites:
+        if _in_a_run():
+            check_mart(opened, conn, suite, published, return_state=True)
+        else:  # called directly (`.fn()`, bench): the same checks, without task runs
+            check_mart.fn(opened, conn, suite, published)
+    validation = gate.close_gate(opened)
     validation.blocked = gate.blocked_marts(validation.outcomes, every)
     return validation
+
+
+@step("controler-mart", run_name="controler-{suite.mart}")
+def check_mart(
+    opened: gate.Gate,
+    conn: duckdb.DuckDBPyConnection,
+    suite: Suite,
+    published: dict[str, list[str]],
+) -> list[gate.Outcome] | State:
+    """One mart's checks. Failed when a critical expectation fails: the outcomes are kept
+    by the gate all the same, and the other marts go on."""
+    outcomes = gate.check_mart(opened, conn, suite, published)
+    failed = [o for o in outcomes if o.severity == "critical" and not o.success]
+    if failed:
+        return Failed(
+            message=f"{suite.mart} : {len(failed)} attente(s) critique(s) en échec : "
+            + " ; ".join(o.describe() for o in failed[:3]),
+            data=outcomes,
+        )
+    return outcomes
 
 
 @step("historiser-controles")
@@ -67,6 +97,12 @@ def report_quality(validation: gate.Validation) -> None:
 @step("appliquer-barriere-qualite")
 def enforce_quality(validation: gate.Validation) -> None:
     gate.enforce(validation)
+
+
+def _in_a_run() -> bool:
+    from prefect.context import FlowRunContext, TaskRunContext
+
+    return FlowRunContext.get() is not None or TaskRunContext.get() is not None
 
 
 def _run_id() -> str | None:

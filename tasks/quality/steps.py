@@ -46,12 +46,12 @@ def validate_marts(
     Prefect UI when a critical expectation fails), with the keys the catalogue publishes
     them under; then the marts blocked among `every` (those built from a failed one
     included)."""
-    suites = suites_for(marts)
+    in_a_run = _in_a_run()  # called directly (`.fn()`, bench): the same checks, no task runs
     opened = gate.open_gate(_run_id(), docs_folder)
-    for suite in suites:
-        if _in_a_run():
+    for suite in suites_for(marts):
+        if in_a_run:
             check_mart(opened, conn, suite, published, return_state=True)
-        else:  # called directly (`.fn()`, bench): the same checks, without task runs
+        else:
             check_mart.fn(opened, conn, suite, published)
     validation = gate.close_gate(opened)
     validation.blocked = gate.blocked_marts(validation.outcomes, every)

@@ -29,7 +29,13 @@ def _parser() -> argparse.ArgumentParser:
     refresh.add_argument(
         "--millesime", type=int, help="millésime du recensement (défaut : le plus récent)"
     )
-    refresh.add_argument("--cog", type=int, help="millésime du COG (défaut : année en cours)")
+    refresh.add_argument(
+        "--cog", type=int, help="millésime du COG, 2021 à 2026 (défaut : le plus récent connu)"
+    )
+    refresh.add_argument(
+        "--territoire",
+        help="SIREN d'un EPCI (200093201, la MEL, par défaut) ou code INSEE d'une commune",
+    )
     refresh.add_argument(
         "--sources", help="identifiants du registre, séparés par des virgules (défaut : toutes)"
     )
@@ -217,6 +223,7 @@ def _refresh(args: argparse.Namespace) -> int:
         lambda: yearly_refresh(
             millesime=args.millesime,
             cog=args.cog,
+            territoire=args.territoire,
             sources=sources,
             perimetres=_listed(args.perimetres),
             env=args.env,

@@ -33,6 +33,7 @@ from tasks.transform.steps import (
 def yearly_refresh(
     millesime: int | None = None,
     cog: int | None = None,
+    territoire: str | None = None,
     sources: list[str] | None = None,
     perimetres: list[str] | None = None,
     env: Literal["demo", "prod"] = "demo",
@@ -46,7 +47,10 @@ def yearly_refresh(
             (base-cc, comparateur) ; vide : le plus récent annoncé par l'INSEE, plus les
             millésimes antérieurs du registre. Les fichiers Melodi (série historique,
             populations légales) prennent toujours le dernier.
-        cog: millésime du Code officiel géographique (vide : année en cours).
+        cog: millésime du Code officiel géographique, de 2021 à 2026 (vide : le plus
+            récent connu du registre).
+        territoire: SIREN d'un EPCI (200093201 : la MEL) ou code INSEE d'une commune
+            (59522) : ce qui est exporté (vide : la MEL). L'entrepôt couvre la France.
         sources: sources du registre à rafraîchir, par exemple insee_comparateur (vide : toutes).
         perimetres: périmètres à publier : mel et/ou le code d'une commune volontaire, par
             exemple 59522 (vide : tous ceux de catalog/publication.yaml).
@@ -64,7 +68,7 @@ def yearly_refresh(
             for item in fetch_source(source, registry, settings, millesime, cog)
         ]
         with candidate(settings.warehouse) as path:
-            loads = load_sources(path, registry, fetched, settings)
+            loads = load_sources(path, registry, fetched, settings, territoire, cog)
             counts = build_models(path)
             waiting = marts_awaiting_data(path)
             validation = check_quality(path, published, settings.quality_docs_dir)

@@ -7,64 +7,46 @@ and a test checks that it matches this script's output.
 
 from __future__ import annotations
 
+import gzip
 import json
+import tarfile
 import zipfile
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 REFERENCE = HERE / "reference"
 MIRROR = HERE / "mirror"
-MEL = "200093201"
-GEO_COMMUNES = (
-    "geo.api.gouv.fr/communes@codeDepartement=59&fields=nom,code,codesPostaux,siren,"
-    "codeEpci,codeDepartement,codeRegion,population&format=json"
-)
-GEO_ASSOCIEES = "geo.api.gouv.fr/communes_associees_deleguees@codeDepartement=59"
+# COG vintages served by the mirror: the package version of each (its README).
+PACKAGES = {2024: "4.1.0", 2026: "6.0.0"}
+PACKAGE_FILES = ("communes.json", "epci.json")
+UNPKG = "unpkg.com/@etalab/decoupage-administratif@{version}/data/{name}"
 COMPARATEUR = "www.insee.fr/fr/statistiques/fichier/2521169/base_cc_comparateur_csv.zip"
+MOUVEMENTS = "www.insee.fr/fr/statistiques/fichier/8740222/cog_ensemble_2026_csv.zip"
+FILOSOFI = {
+    "www.insee.fr/fr/statistiques/fichier/6036902/base-cc-filosofi-2019_CSV.zip": (
+        "cc_filosofi_2019_COM_FRANCE.csv.gz",
+        "cc_filosofi_2019_COM.csv",
+    ),
+    "www.insee.fr/fr/statistiques/fichier/7756729/base-cc-filosofi-2021-geo2024_csv.zip": (
+        "cc_filosofi_2021_COM_FRANCE.csv.gz",
+        "cc_filosofi_2021_COM.csv",
+    ),
+}
 MELODI_CATALOGUE = "api.insee.fr/melodi/catalog/all"
-EPCI_PACKAGE = "unpkg.com/@etalab/decoupage-administratif/data/epci.json"
 # A fixed date keeps the zip byte-for-byte reproducible.
 ZIP_DATE = (2025, 6, 26, 0, 0, 0)
 
 
-def geo_communes(communes: list[dict], epcis: list[dict]) -> list[dict]:
-    """`/communes?fields=...`: current communes only, with the EPCI of each member."""
-    epci_of = {member["code"]: epci["code"] for epci in epcis for member in epci["membres"]}
-    return [
-        {
-            "nom": commune["nom"],
-            "code": commune["code"],
-            "codesPostaux": commune.get("codesPostaux", []),
-            "siren": commune["siren"],
-            "codeEpci": epci_of.get(commune["code"]),
-            "codeDepartement": commune["departement"],
-            "codeRegion": commune["region"],
-            "population": commune["population"],
-        }
-        for commune in communes
-        if commune["type"] == "commune-actuelle"
-    ]
+def package_file(version: str, name: str) -> bytes:
+    """A data file of an @etalab/decoupage-administratif package, as published."""
+    with tarfile.open(REFERENCE / f"etalab-decoupage-administratif-{version}.tgz") as archive:
+        return archive.extractfile(f"package/data/{name}").read()
 
 
-def geo_associees_deleguees(communes: list[dict]) -> list[dict]:
-    return [
-        {
-            "code": commune["code"],
-            "nom": commune["nom"],
-            "type": commune["type"],
-            "chefLieu": commune["chefLieu"],
-            "codeDepartement": commune["departement"],
-            "codeRegion": commune["region"],
-        }
-        for commune in communes
-        if commune["type"] in {"commune-associee", "commune-deleguee"}
-    ]
-
-
-def write_json(relative: str, document: list[dict]) -> None:
+def write_bytes(relative: str, payload: bytes) -> None:
     target = MIRROR / relative
     target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_text(json.dumps(document, ensure_ascii=False), encoding="utf-8")
+    target.write_bytes(payload)
 
 
 def write_zip(relative: str, member: str, payload: bytes) -> None:
@@ -77,15 +59,18 @@ def write_zip(relative: str, member: str, payload: bytes) -> None:
 
 
 def main() -> None:
-    communes = json.loads((REFERENCE / "communes_dep59.json").read_text(encoding="utf-8"))
-    epcis = json.loads((REFERENCE / "epci_with_nord_members.json").read_text(encoding="utf-8"))
-    write_json(GEO_COMMUNES, geo_communes(communes, epcis))
-    write_json(GEO_ASSOCIEES, geo_associees_deleguees(communes))
+    for version in PACKAGES.values():
+        for name in PACKAGE_FILES:
+            write_bytes(UNPKG.format(version=version, name=name), package_file(version, name))
+    mouvements = gzip.decompress((REFERENCE / "mouvements-communes_cog2026.csv.gz").read_bytes())
+    write_zip(MOUVEMENTS, "v_mvt_commune_2026.csv", mouvements)
+    for relative, (reference, member) in FILOSOFI.items():
+        write_zip(relative, member, gzip.decompress((REFERENCE / reference).read_bytes()))
     comparateur = (REFERENCE / "base_cc_comparateur_RP2022_MEL95.csv").read_bytes()
     write_zip(COMPARATEUR, "base_cc_comparateur.csv", comparateur)
     catalogue = REFERENCE / "melodi_catalog_summary_2026-01-06.json"
-    write_json(MELODI_CATALOGUE, json.loads(catalogue.read_text(encoding="utf-8")))
-    write_json(EPCI_PACKAGE, epcis)
+    document = json.loads(catalogue.read_text(encoding="utf-8"))
+    write_bytes(MELODI_CATALOGUE, json.dumps(document, ensure_ascii=False).encode("utf-8"))
     print(f"Miroir reconstruit dans {MIRROR}")
 
 

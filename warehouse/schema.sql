@@ -2,6 +2,7 @@
 create schema if not exists raw;
 create schema if not exists ref;
 create schema if not exists staging;
+create schema if not exists intermediate;
 create schema if not exists marts;
 create schema if not exists meta;
 
@@ -40,6 +41,17 @@ create table if not exists ref.variables (
 
 -- The theme of each variable (population, familles, logement), added with the census.
 alter table ref.variables add column if not exists theme varchar;
+-- false for a median or a rate: never added up when communes merge (France issue).
+alter table ref.variables add column if not exists additive boolean;
+
+-- The COG vintage of the codes of each loaded file (registry `geographie`): the table
+-- de passage (intermediate.int_passage_communes) expresses them in the run's COG.
+create table if not exists ref.geographies (
+    source_id varchar not null,
+    millesime integer not null,
+    geographie integer not null,
+    primary key (source_id, millesime)
+);
 
 -- Where each census millésime was found (catalogue or registry), one row per source,
 -- millésime and run: "since when does the catalogue announce 2023?" is one query.
@@ -110,9 +122,13 @@ create or replace macro raisons_absence_liste(variable, raison) as
 create or replace macro sources_liste(sources) as
     array_to_string(list_sort(list_distinct(flatten(list(string_split(sources, ' '))))), ' ');
 
-create table if not exists ref.territoire (
-    epci varchar not null,
-    nom varchar not null
+-- What this run is about: its COG vintage, its territory (an EPCI SIREN or a commune
+-- code) and the EPCI whose communes carry `is_mel` (the client's flag). One row.
+drop table if exists ref.territoire;
+create table if not exists ref.execution (
+    cog integer not null,
+    territoire varchar not null,
+    epci_is_mel varchar not null
 );
 
 -- What was last published to data.gouv.fr, per environment, dataset and resource.

@@ -23,6 +23,7 @@ class Summary:
     mel_count: int
     cog: int | None
     epci: str
+    territoire: str
     outcomes: list[Outcome]
     exports: list[Export]
     warehouse: Path
@@ -57,6 +58,7 @@ class Summary:
             "Chargement dans l'entrepôt :",
             *(bullet + _loaded(report) for report in self.loads),
             f"Communes de la MEL trouvées : {self.mel_count} (EPCI {self.epci}, COG {self.cog})",
+            f"Territoire de l'exécution : {self.territoire}",
             *self._quality(bullet),
             *(["Marts en attente de données (ni contrôlés ni exportés) :"] if self.waiting else []),
             *(
@@ -66,7 +68,7 @@ class Summary:
             ),
             "Fichiers écrits :",
             *(
-                f"{bullet}{_shown(e.path)} ({french_number(e.rows)} lignes, périmètre de la MEL)"
+                f"{bullet}{_shown(e.path)} ({french_number(e.rows)} lignes, périmètre du territoire)"
                 for e in self.exports
             ),
             f"Entrepôt : {_shown(self.warehouse)}",
@@ -121,7 +123,8 @@ def summarize(
         loads,
         mel_count,
         cog,
-        registry.territoire.epci,
+        registry.territoire.epci_is_mel,
+        territory(settings.warehouse),
         validation.outcomes,
         exported,
         settings.warehouse,
@@ -138,6 +141,23 @@ def mel_membership(warehouse: Path) -> tuple[int, int | None]:
             "select count(*) filter (where is_mel), max(millesime_cog) from marts.communes"
         ).fetchone()
     return count, cog
+
+
+def territory(warehouse: Path) -> str:
+    """« EPCI Métropole Européenne de Lille (200093201) : 95 communes »."""
+    with duckdb.connect(str(warehouse), read_only=True) as conn:
+        code, communes = conn.execute(
+            "select territoire, (select count(*) from marts.communes where dans_territoire) "
+            "from ref.execution"
+        ).fetchone()
+        nom = conn.execute(
+            "select 'EPCI ' || nom_epci from marts.epci where code_epci = ? union all "
+            "select 'commune ' || nom_commune from marts.communes where code_commune = ? "
+            "and type_commune = 'commune-actuelle' limit 1",
+            [code, code],
+        ).fetchone()
+    label = nom[0] if nom else "inconnu"
+    return f"{label} ({code}) : {communes} commune(s)"
 
 
 def _shown(path: Path) -> str:

@@ -24,7 +24,7 @@ from tasks.sources.client import SourceClient
 from tasks.sources.discovery import Catalogues, Discovered, discover, registered
 from tasks.sources.formats import check_payload, read_header
 from tasks.sources.raw_store import RawFile, RawStore
-from tasks.sources.registry import Indicateur, Source, Territoire, resolve_template
+from tasks.sources.registry import Indicateur, Source, resolve_template
 
 log = logging.getLogger(__name__)
 
@@ -59,12 +59,12 @@ def fetch(
     client: SourceClient,
     store: RawStore,
     source: Source,
-    territoire: Territoire,
     millesimes: Millesimes,
     catalogues: Catalogues | None = None,
 ) -> list[Fetched]:
-    """Every file of a source (one per département for per-département sources, one per
-    indicator for per-indicator sources)."""
+    """Every file of a source (one per indicator for per-indicator sources)."""
+    if source.millesime.kind == "cog" and source.urls_by_millesime:
+        return [_fetch_discovered(client, store, source, cog_file(source, millesimes))]
     if source.indicateurs:
         return [
             _fetch_indicator(client, store, source, indicateur, millesimes.today)
@@ -75,9 +75,7 @@ def fetch(
             _fetch_discovered(client, store, source, found)
             for found in _millesimes_to_load(source, catalogues, millesimes.recensement)
         ]
-    if source.millesime.kind == "cog":
-        declared, wanted = _cog_vintage(source, millesimes), None
-    elif source.millesime.kind == "serie":  # the newest year in the data, whatever asked
+    if source.millesime.kind == "serie":  # the newest year in the data, whatever asked
         declared, wanted = None, None
     elif source.millesime.kind == "extraction":
         declared, wanted = millesimes.today.year, None
@@ -85,7 +83,7 @@ def fetch(
         declared, wanted = None, millesimes.recensement
     return [
         _fetch_url(client, store, source, url, declared, wanted)
-        for url in source.urls(territoire, declared or wanted)
+        for url in source.urls(declared or wanted)
     ]
 
 
@@ -145,17 +143,35 @@ def _fetch_indicator(
     return dataclasses.replace(fetched, indicateur=indicateur.code)
 
 
-def _cog_vintage(source: Source, millesimes: Millesimes) -> int | None:
-    """The COG vintage of a source; one whose URL has no millésime only serves the current one."""
-    current = source.default_millesime(millesimes.today)
-    if millesimes.cog and "{millesime}" not in source.url and millesimes.cog != current:
+def cog_year(source: Source, millesimes: Millesimes) -> int:
+    """The COG of the run: the one asked for, else the newest the registry knows an
+    address for (never a future year: in January, before the new files exist)."""
+    if millesimes.cog:
+        return millesimes.cog
+    known = [year for year in source.urls_by_millesime if year <= millesimes.today.year]
+    return max(known or source.urls_by_millesime)
+
+
+def cog_file(source: Source, millesimes: Millesimes) -> Discovered:
+    """The file of a COG source for the run's vintage, from the registry's `urls`.
+
+    A cumulative file (movements of communes) of a later year also serves an older COG."""
+    year = cog_year(source, millesimes)
+    years = sorted(source.urls_by_millesime)
+    usable = [y for y in years if y >= year] if source.millesime.cumulatif else [year]
+    found = next((y for y in usable if y in source.urls_by_millesime), None)
+    if found is None:
+        example = years[-1]
         raise ConfigurationError(
-            f"la source {source.id} ne sert que le COG en vigueur ({current}), pas le COG "
-            f"{millesimes.cog}",
-            where=source.url,
-            action="relancez sans --cog (ou avec --cog " + str(current) + ")",
+            f"aucune adresse connue pour le COG {year} de la source {source.id} "
+            f"({source.title}) ; COG connus : {', '.join(map(str, years))}",
+            where=f"warehouse/sources.yaml, `urls` de {source.id}",
+            action=f"ajoutez sous `urls` de {source.id} la ligne « {year}: <adresse> » du "
+            f"fichier du COG {year} (pour {example} : {source.urls_by_millesime[example]}), "
+            f"ou relancez avec --cog {example}",
         )
-    return millesimes.cog or current
+    origine = "registre" if found == year else f"registre (fichier du COG {found}, cumulatif)"
+    return Discovered(source.id, found, source.urls_by_millesime[found], origine)
 
 
 def _fetch_url(

@@ -1,7 +1,8 @@
 """Load raw files, unmodified, into the `raw` schema of the candidate warehouse.
 
-Every value stays text as read (CSV) or as typed by the producer (JSON); staging
-models do the renaming and casting. A file whose layout changed, or whose commune
+Every value stays text: as read (CSV), or as its JSON text (a number `2103778`, a
+list `["75001","75002"]`, a string without its quotes); staging models do the renaming
+and casting. A file whose layout changed, or whose commune
 codes are damaged, is refused here with the file and the lines named.
 """
 
@@ -19,7 +20,7 @@ from pathlib import Path
 
 import duckdb
 
-from tasks.core.errors import InvalidData, InvalidFormat, LayoutChanged
+from tasks.core.errors import ConfigurationError, InvalidData, InvalidFormat, LayoutChanged
 from tasks.core.sql import quote_ident, read_sql
 from tasks.sources import indicators
 from tasks.sources.formats import member_name, read_header
@@ -45,14 +46,54 @@ class LoadReport:
 
 def prepare(conn: duckdb.DuckDBPyConnection, registry: Registry) -> None:
     conn.execute(read_sql("schema.sql"))
-    conn.execute("delete from ref.territoire")
-    conn.execute(
-        "insert into ref.territoire values (?, ?)",
-        [registry.territoire.epci, registry.territoire.nom],
-    )
     for source in registry.sources.values():
         if source.facultative:
             _create_empty(conn, source)
+
+
+def record_execution(
+    conn: duckdb.DuckDBPyConnection, registry: Registry, territoire: str | None, cog: int | None
+) -> tuple[int, str]:
+    """Write what the run is about (ref.execution): its COG, else the newest loaded, and
+    its territory, which must be an EPCI or a commune of that COG."""
+    territoire = (territoire or registry.territoire.defaut).strip()
+    loaded = [
+        row[0]
+        for row in conn.execute(
+            "select distinct _millesime from raw.cog_communes "
+            "where _millesime in (select _millesime from raw.cog_epci) order by 1"
+        ).fetchall()
+    ]
+    cog = cog or (loaded[-1] if loaded else None)
+    if cog not in loaded:
+        raise ConfigurationError(
+            f"le référentiel national du COG {cog or '(aucun)'} n'est pas dans l'entrepôt "
+            f"(COG chargés : {', '.join(map(str, loaded)) or 'aucun'})",
+            where="sources cog_communes et cog_epci",
+            action="relancez en incluant les sources cog_communes et cog_epci (ou sans "
+            "--sources), avec le même --cog",
+        )
+    kind = conn.execute(
+        "select 'EPCI ' || json_extract_string(to_json(nom), '$') from raw.cog_epci "
+        "where _millesime = ? and code = ? union all "
+        "select 'commune ' || nom from raw.cog_communes "
+        "where _millesime = ? and code = ? and type = 'commune-actuelle'",
+        [cog, territoire, cog, territoire],
+    ).fetchone()
+    if kind is None:
+        raise ConfigurationError(
+            f"territoire « {territoire} » inconnu du COG {cog} : ni SIREN d'un EPCI à "
+            "fiscalité propre, ni code INSEE d'une commune en vigueur",
+            where="paramètre --territoire (ou territoire du déploiement)",
+            action="donnez le SIREN à 9 chiffres d'un EPCI (200093201 pour la MEL) ou le "
+            "code INSEE à 5 caractères d'une commune (59522), du COG de l'exécution",
+        )
+    conn.execute("delete from ref.execution")
+    conn.execute(
+        "insert into ref.execution values (?, ?, ?)",
+        [cog, territoire, registry.territoire.epci_is_mel],
+    )
+    return cog, kind[0]
 
 
 def _create_empty(conn: duckdb.DuckDBPyConnection, source: Source) -> None:
@@ -92,6 +133,7 @@ def load_source(
         _check_unique(conn, source)
     rows = conn.execute("select count(*) from _entrant").fetchone()[0]
     _replace_rows(conn, table, millesime, source.replace_by)
+    _add_other_editions_columns(conn, source, table)
     conn.execute("drop table _entrant")
     _record(conn, source, millesime, fingerprint, rows, [raw for raw, _ in files])
     return LoadReport(
@@ -151,7 +193,14 @@ def _numbered_select(
     first_line = 0 if source.format == "json" else 1  # JSON: record number; CSV: header is 1
     # Only the declared columns are loaded (a census file has ~300): the file itself
     # stays whole in data/raw.
-    declared = ", ".join(quote_ident(name) for name in dict.fromkeys(expected))
+    names = dict.fromkeys(expected)
+    if source.format == "json":  # nested values too: their JSON text
+        declared = ", ".join(
+            f"json_extract_string(to_json({quote_ident(n)}), '$') as {quote_ident(n)}"
+            for n in names
+        )
+    else:
+        declared = ", ".join(quote_ident(name) for name in names)
     numbered = (
         f"select {declared}, ?::integer as _millesime, ?::varchar as _sha256, "
         f"?::varchar as _fichier, (row_number() over () + {first_line})::bigint as _ligne "
@@ -197,7 +246,9 @@ def _normalised_indicator(source: Source, raw: RawFile, path: Path, scratch: Pat
 
 def _relation(source: Source) -> str:
     if source.format == "json":
-        return "read_json(?, format = 'array')"
+        # Every record is read for its keys: a key that few records carry (`chefLieu`,
+        # `commune` of the arrondissements) is still a column.
+        return "read_json(?, format = 'array', sample_size = -1)"
     delimiter = (source.separator or ",").replace("'", "''")
     # Columns are given, not sniffed: a row with too many fields is then an error, where
     # the sniffer would silently take it for the layout of the whole file.
@@ -286,8 +337,7 @@ def _replace_rows(
         [table.split(".", 1)[1].strip('"').replace('""', '"')],
     ).fetchone()[0]
     if not exists:
-        conn.execute(f"create table {table} as select * from _entrant")
-        return
+        conn.execute(f"create table {table} as select * from _entrant limit 0")
     current = {row[0] for row in conn.execute(f"select * from {table} limit 0").description}
     incoming = conn.execute("select * from _entrant limit 0").description
     for name, type_code, *_ in incoming:
@@ -299,6 +349,17 @@ def _replace_rows(
     else:
         conn.execute(f"delete from {table} where _millesime = ?", [millesime])
     conn.execute(f"insert into {table} by name select * from _entrant")
+
+
+def _add_other_editions_columns(
+    conn: duckdb.DuckDBPyConnection, source: Source, table: str
+) -> None:
+    """A column some editions only carry (`siren` since 2022, named without a year) is
+    a column of the raw table whatever the editions loaded: NULL where absent."""
+    current = {row[0] for row in conn.execute(f"select * from {table} limit 0").description}
+    for column in source.columns:
+        if "{" not in column.source and column.source not in current:
+            conn.execute(f"alter table {table} add column {quote_ident(column.source)} varchar")
 
 
 def _record(
@@ -328,21 +389,29 @@ def _record_variables(conn: duckdb.DuckDBPyConnection, source: Source, millesime
     conn.execute(
         "delete from ref.variables where source_id = ? and millesime = ?", [source.id, millesime]
     )
-    conn.executemany(
-        "insert into ref.variables values (?, ?, ?, ?, ?, ?, ?)",
+    conn.execute(
+        "insert into ref.variables by name select unnest(?, recursive := true)",
         [
             [
-                source.id,
-                millesime,
-                code,
-                column.variable,
-                column.libelle,
-                column.unite,
-                column.theme,
+                {
+                    "source_id": source.id,
+                    "millesime": millesime,
+                    "code_indicateur": code,
+                    "variable": column.variable,
+                    "libelle": column.libelle,
+                    "unite": column.unite,
+                    "theme": column.theme,
+                    "additive": column.additive,
+                }
+                for column, code in source.columns_of(millesime)
             ]
-            for column, code in zip(source.columns, source.expected_columns(millesime), strict=True)
         ],
     )
+    if source.geographie:
+        conn.execute(
+            "insert or replace into ref.geographies values (?, ?, ?)",
+            [source.id, millesime, source.geographie.of(millesime)],
+        )
 
 
 def _record_indicators(conn: duckdb.DuckDBPyConnection, source: Source) -> None:

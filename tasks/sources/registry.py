@@ -43,11 +43,29 @@ def template_pattern(template: str) -> re.Pattern[str]:
 
 @dataclass(frozen=True)
 class Column:
+    """One column of a source. Editions differ: `avant` gives the name the column had
+    before a year (`{2019: "ETTOT{yy}"}`: ETTOT18 in 2018, ETTOT{yy+2} since 2019);
+    `depuis` / `jusqu_a` bound the millésimes that carry it at all. `additive: false`
+    (a median, a rate): never added up when communes merge."""
+
     source: str
     libelle: str
     variable: str | None = None
     unite: str | None = None
     theme: str | None = None
+    depuis: int | None = None
+    jusqu_a: int | None = None
+    avant: dict[int, str] = field(default_factory=dict)
+    additive: bool = True
+
+    def present(self, millesime: int) -> bool:
+        return (self.depuis is None or millesime >= self.depuis) and (
+            self.jusqu_a is None or millesime <= self.jusqu_a
+        )
+
+    def template(self, millesime: int) -> str:
+        older = [year for year in sorted(self.avant) if millesime < year]
+        return self.avant[older[0]] if older else self.source
 
 
 @dataclass(frozen=True)
@@ -90,6 +108,25 @@ class Millesime:
     default: str | None = None
     detect_from_column: str | None = None
     detect_from_values: ValuesDetection | None = None
+    # `cog` only: the file of year N lists every change up to N (movements of
+    # communes): a run on an older COG reads the oldest file at least as recent.
+    cumulatif: bool = False
+
+
+@dataclass(frozen=True)
+class Geographie:
+    """The COG vintage of the codes of a file, as its documentation states it: its
+    millésime plus `decalage` (RP 2022 -> COG 2025), a millésime's own vintage
+    (`millesimes`: {2019: 2021}), or a fixed `cog` (an API serving one geography)."""
+
+    decalage: int | None = None
+    cog: int | None = None
+    millesimes: dict[int, int] = field(default_factory=dict)
+
+    def of(self, millesime: int) -> int:
+        if millesime in self.millesimes:
+            return self.millesimes[millesime]
+        return self.cog if self.cog is not None else millesime + (self.decalage or 0)
 
 
 @dataclass(frozen=True)
@@ -123,7 +160,7 @@ class Source:
     columns: tuple[Column, ...]
     separator: str | None = None
     member: str | None = None
-    per_departement: bool = False
+    geographie: Geographie | None = None
     facultative: bool = False
     unique_key: bool = False
     discovery: Discovery | None = None
@@ -141,7 +178,7 @@ class Source:
         """Changes whenever the registry entry changes (columns, libellés, layout…)."""
         return hashlib.sha256(repr(self).encode("utf-8")).hexdigest()
 
-    def urls(self, territoire: Territoire, millesime: int | None) -> list[str]:
+    def urls(self, millesime: int | None) -> list[str]:
         if self.discovery or self.urls_by_millesime:
             raise ConfigurationError(
                 f"la source {self.id} se découvre par millésime : son adresse ne se déduit pas",
@@ -149,11 +186,7 @@ class Source:
                 action="son adresse vient de la découverte des millésimes "
                 "(tasks/sources/discovery.py) : signalez cet appel",
             )
-        departements = territoire.departements if self.per_departement else [""]
-        return [
-            self.url.format(departement=dep, epci=territoire.epci, millesime=millesime)
-            for dep in departements
-        ]
+        return [self.url.format(millesime=millesime)]
 
     def indicator_url(self, indicateur: Indicateur) -> str:
         return self.url.format(
@@ -162,8 +195,16 @@ class Source:
             format=indicateur.format or self.format,
         )
 
+    def columns_of(self, millesime: int) -> list[tuple[Column, str]]:
+        """The columns of this millésime's edition, each with its name in the file."""
+        return [
+            (column, resolve_template(column.template(millesime), millesime))
+            for column in self.columns
+            if column.present(millesime)
+        ]
+
     def expected_columns(self, millesime: int) -> list[str]:
-        return [resolve_template(column.source, millesime) for column in self.columns]
+        return [name for _, name in self.columns_of(millesime)]
 
     def detect_millesime(self, header: list[str]) -> int | None:
         """Read the census year from a header: `P22_POP` (and not `P16_POP`) -> 2022.
@@ -191,9 +232,11 @@ class Source:
 
 @dataclass(frozen=True)
 class Territoire:
-    epci: str
-    nom: str
-    departements: list[str] = field(default_factory=list)
+    """`defaut`: the territory of a run when none is given (an EPCI SIREN or a commune
+    code); `epci_is_mel`: the EPCI whose member communes carry `is_mel`, the client's flag."""
+
+    defaut: str
+    epci_is_mel: str
 
 
 @dataclass(frozen=True)
@@ -243,6 +286,12 @@ def load_registry(path: Path = REGISTRY_PATH) -> Registry:
     return Registry(territoire=territoire, sources=sources, catalogues=catalogues)
 
 
+def _geographie(entry: dict) -> Geographie:
+    entry = dict(entry)
+    years = {int(year): int(cog) for year, cog in (entry.pop("millesimes", None) or {}).items()}
+    return Geographie(**entry, millesimes=years)
+
+
 def _source(source_id: str, entry: dict) -> Source:
     entry = dict(entry)
     if entry.get("format") not in FORMATS:
@@ -251,7 +300,10 @@ def _source(source_id: str, entry: dict) -> Source:
             where=str(REGISTRY_PATH),
             action=f"utilisez l'un de : {', '.join(sorted(FORMATS))}",
         )
-    columns = tuple(Column(**column) for column in entry.pop("columns"))
+    columns = tuple(
+        Column(**{**column, "avant": {int(y): n for y, n in (column.get("avant") or {}).items()}})
+        for column in entry.pop("columns")
+    )
     millesime = dict(entry.pop("millesime"))
     values = millesime.pop("detect_from_values", None)
     millesime = Millesime(
@@ -269,9 +321,16 @@ def _source(source_id: str, entry: dict) -> Source:
     pseudo_codes = {
         str(code): meaning for code, meaning in (entry.pop("pseudo_codes", None) or {}).items()
     }
+    geographie = entry.pop("geographie", None)
     discovery = entry.pop("discovery", None)
     levels = entry.pop("levels", None)
     urls = {int(year): url for year, url in (entry.pop("urls", None) or {}).items()}
+    if millesime.kind == "cog" and not urls:
+        raise ConfigurationError(
+            f"la source {source_id} suit le COG mais n'a pas d'adresse par millésime",
+            where=str(REGISTRY_PATH),
+            action="indiquez sous `urls` l'adresse du fichier de chaque COG (2026: …)",
+        )
     if not entry.get("url") and not urls and not (discovery or {}).get("from_catalogue"):
         raise ConfigurationError(
             f"la source {source_id} n'a ni `url`, ni `urls` par millésime, ni catalogue",
@@ -284,6 +343,7 @@ def _source(source_id: str, entry: dict) -> Source:
         millesime=millesime,
         discovery=Discovery(**discovery) if discovery else None,
         urls_by_millesime=urls,
+        geographie=_geographie(geographie) if geographie else None,
         levels=Levels(levels["column"], tuple(levels["values"])) if levels else None,
         indicateurs=indicateurs,
         pseudo_codes=pseudo_codes,

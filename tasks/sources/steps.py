@@ -31,13 +31,19 @@ def fetch_source(
     store = RawStore(settings.raw_dir)
     wanted = extract.Millesimes(recensement=millesime, cog=cog, today=dt.date.today())
     catalogues = discovery.Catalogues(client, registry)
-    return extract.fetch(client, store, source, registry.territoire, wanted, catalogues)
+    return extract.fetch(client, store, source, wanted, catalogues)
 
 
 @step("charger-sources")
 def load_sources(
-    candidate: Path, registry: Registry, fetched: list[extract.Fetched], settings: Settings
+    candidate: Path,
+    registry: Registry,
+    fetched: list[extract.Fetched],
+    settings: Settings,
+    territoire: str | None = None,
+    cog: int | None = None,
 ) -> list[load.LoadReport]:
+    """Load every file fetched, then write the run's COG and territory (ref.execution)."""
     store = RawStore(settings.raw_dir)
     with connect(candidate) as conn:
         load.prepare(conn, registry)
@@ -53,6 +59,10 @@ def load_sources(
             files = [(f.raw, store.file(f.raw)) for f in read if group(f) == key]
             reports.append(load.load_source(conn, registry.sources[key[0]], files))
         discovery.record(conn, [item.discovered for item in fetched if item.discovered])
+        cog = cog or next(
+            (f.discovered.millesime for f in read if f.source_id == "cog_communes"), None
+        )
+        load.record_execution(conn, registry, territoire, cog)
         return reports
 
 

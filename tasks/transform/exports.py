@@ -1,4 +1,6 @@
-"""Write one CSV per mart for the MEL communes (UTF-8, comma, decimal point).
+"""Write one CSV per mart for the run's territory (UTF-8, comma, decimal point): the
+rows of its communes (`dans_territoire` of intermediate.int_communes), or of the EPCI
+itself for the EPCI mart. The warehouse keeps all of France.
 
 Files are first written beside their final name (`.partiel`) from the candidate
 warehouse, inside the atomic refresh; they replace the published files together,
@@ -36,10 +38,21 @@ def stage(conn: duckdb.DuckDBPyConnection, marts: list[str], folder: Path) -> li
     staged = []
     for mart in marts:
         export = Export(mart, folder / f"{mart}.csv", 0)
-        relation = conn.table(f"marts.{quote_ident(mart)}").filter("is_mel")
+        relation = conn.table(f"marts.{quote_ident(mart)}").filter(_in_territory(conn, mart))
         relation.write_csv(str(export.partial), header=True, sep=",")
         staged.append(Export(mart, export.path, len(relation)))
     return staged
+
+
+def _in_territory(conn: duckdb.DuckDBPyConnection, mart: str) -> str:
+    """The filter of a mart's rows on the run's territory (ref.execution)."""
+    columns = {row[0] for row in conn.table(f"marts.{quote_ident(mart)}").description}
+    if "code_commune" in columns:
+        return (
+            "code_commune in (select code_commune from intermediate.int_communes "
+            "where dans_territoire)"
+        )
+    return "dans_territoire"
 
 
 def commit(staged: list[Export]) -> list[Export]:

@@ -12,8 +12,10 @@ import duckdb
 from tasks.core.errors import ConfigurationError, InvalidData
 from tasks.core.sql import SQL_DIR, quote_ident
 
-LAYERS = ("staging", "marts")
-_REFERENCE = re.compile(r"\b(raw|staging|marts)\.(\w+)", re.IGNORECASE)
+# staging renames and casts; intermediate defines the shared rules once (the commune
+# geography of the run, the table de passage); marts join and compute.
+LAYERS = ("staging", "intermediate", "marts")
+_REFERENCE = re.compile(r"\b(raw|ref|staging|intermediate|marts)\.(\w+)", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -107,11 +109,19 @@ def raw_sources(model: Model, models: list[Model]) -> set[str]:
 
 
 def upstream_marts(model: Model, models: list[Model]) -> set[str]:
-    """The other marts a model is built from, directly or through staging models."""
+    """The other marts a model is built from, directly or through staging and
+    intermediate models. A mart that publishes one intermediate model as it is
+    (`marts.communes`: `intermediate.int_communes`) stands for it: whatever reads that
+    model is built from the mart, and is blocked with it."""
+    stands_for = {}
+    for other in models:
+        read = {ref for ref in other.references() if not ref.startswith("ref.")}
+        if other.layer == "marts" and len(read) == 1 and min(read).startswith("intermediate."):
+            stands_for[min(read)] = other.table
+    upstream = _upstream(model, models)
+    upstream |= {stands_for[ref] for ref in upstream if ref in stands_for}
     return {
-        ref.split(".", 1)[1]
-        for ref in _upstream(model, models)
-        if ref.startswith("marts.") and ref != model.table
+        ref.split(".", 1)[1] for ref in upstream if ref.startswith("marts.") and ref != model.table
     }
 
 

@@ -4,7 +4,7 @@
 -- Counts are the Cnaf's (integers), rounded to 5 (amounts to 100 €); a commune's figure is the sum
 -- of its rows (arrondissements of Paris, Lyon, Marseille; communes it absorbed), so the
 -- rounding can add up. `arrondis_respectes` checks the convention on every row.
--- Rows without a commune (unlocated, abroad, unknown) stay in staging.stg_caf_prestations.
+-- Rows without a commune (unlocated, abroad, unknown) stay in intermediate.int_caf_prestations.
 --
 -- Join with the census (rule): the CAF year Y (December) is compared with the households
 -- (`marts.familles`, INSEE) of the census millésime M of the warehouse closest to Y,
@@ -16,7 +16,7 @@
 -- flat-sharers), so the "taux_*" are households covered per 100 ménages, not shares,
 -- and can exceed 100.
 with prestations as (
-    select * from staging.stg_caf_prestations where code_commune is not null
+    select * from intermediate.int_caf_prestations where code_commune is not null
 ),
 
 rsa_types as (
@@ -25,7 +25,7 @@ rsa_types as (
         code_commune,
         sum(foyers_rsa_majore)::bigint as foyers_rsa_majore,
         sum(foyers_rsa_non_majore)::bigint as foyers_rsa_non_majore
-    from staging.stg_caf_rsa_types
+    from intermediate.int_caf_rsa_types
     where code_commune is not null
     group by annee, code_commune
 ),
@@ -69,12 +69,7 @@ menages as (
 ),
 
 communes as (
-    select code_commune, nom_commune, is_mel, code_departement from marts.communes
-    where type_commune = 'commune-actuelle'
-),
-
-departements as (
-    select distinct code_departement from communes where code_departement is not null
+    select * from intermediate.int_communes where type_commune = 'commune-actuelle'
 ),
 
 joined as (
@@ -96,11 +91,11 @@ final as (
         joined.annee,
         joined.code_commune,
         communes.nom_commune,
+        communes.code_epci,
+        communes.nom_epci,
+        communes.code_departement,
         coalesce(communes.is_mel, false) as is_mel,
-        case
-            when left(joined.code_commune, 2) in (select code_departement from departements)
-                then communes.code_commune is not null
-        end as dans_cog,
+        communes.code_commune is not null as dans_cog,
         foyers_allocataires,
         personnes_couvertes,
         foyers_af,

@@ -1,24 +1,15 @@
 -- Comparateur indicators per commune and millésime (long format: one row per
--- indicator), for every commune of the file, with `is_mel` from the communes mart.
--- `variable` is stable across millésimes; `code_indicateur` is INSEE's own code.
+-- indicator), for every commune of France in the run's COG (intermediate.
+-- int_valeurs_communes: passage from the file's geography, merged communes added up,
+-- medians and rates of merged communes NULL with their reason).
+-- `variable` is stable across millésimes; `code_indicateur` is INSEE's own code (of a
+-- merged commune: the codes of its rows); `geographie_source` is the COG of the file.
 with valeurs as (
-    select * from staging.stg_insee_comparateur
-),
-
-variables as (
-    select * from ref.variables
-    where source_id = 'insee_comparateur' and variable is not null
+    select * from intermediate.int_valeurs_communes where source_id = 'insee_comparateur'
 ),
 
 communes as (
-    select code_commune, nom_commune, is_mel from marts.communes
-    where type_commune = 'commune-actuelle'
-),
-
--- The référentiel covers the départements of the registry only: outside them, whether
--- a code exists in the COG is unknown (NULL), not false.
-departements as (
-    select distinct code_departement from marts.communes where code_departement is not null
+    select * from intermediate.int_communes where type_commune = 'commune-actuelle'
 ),
 
 final as (
@@ -26,19 +17,20 @@ final as (
         valeurs.millesime,
         valeurs.code_commune,
         communes.nom_commune,
+        communes.code_epci,
+        communes.nom_epci,
+        communes.code_departement,
         coalesce(communes.is_mel, false) as is_mel,
-        case
-            when left(valeurs.code_commune, 2) in (select code_departement from departements)
-                then communes.code_commune is not null
-        end as dans_cog,
-        valeurs.code_indicateur,
-        variables.variable,
-        variables.libelle,
-        variables.unite,
+        communes.code_commune is not null as dans_cog,
+        valeurs.codes_indicateur as code_indicateur,
+        valeurs.variable,
+        valeurs.libelle,
+        valeurs.unite,
         valeurs.valeur,
-        valeurs.raison_absence
+        valeurs.raison_absence,
+        valeurs.codes_origine,
+        valeurs.geographie as geographie_source
     from valeurs
-    inner join variables using (millesime, code_indicateur)
     left join communes using (code_commune)
 )
 

@@ -1,22 +1,36 @@
--- The EPCI of the territory per COG vintage, checked against its communes (cross-checks
--- of the quality gate, see expectations/epci.json):
---   nombre_communes: its member communes in the référentiel (95 for the MEL);
+-- Every EPCI à fiscalité propre of the run's COG, checked against its communes
+-- (cross-checks of the quality gate, see expectations/epci.json):
+--   nombre_communes: its member communes found in the référentiel of the COG
+--     (intermediate.int_communes; 95 for the MEL), nombre_membres_officiel: the members
+--     the official composition lists (DGCL via @etalab/decoupage-administratif);
 --   population_municipale: the EPCI's own figure (populations légales, millésime
 --     `millesime_population`);
 --   population_communes: the sum of its communes' census population of that same
 --     millésime (marts.population), NULL when that millésime is not in the warehouse;
 --   ecart_population: population_communes − population_municipale (0 expected).
 with epci as (
-    select * from staging.stg_epci_populations
-    where code_epci = (select epci from ref.territoire)
-        and millesime_cog = (select max(millesime_cog) from staging.stg_epci_populations)
+    select distinct
+        millesime_cog,
+        code_epci,
+        nom_epci,
+        type_epci,
+        population_municipale,
+        population_totale,
+        millesime_population,
+        nombre_membres_officiel
+    from staging.stg_cog_epci
+    where millesime_cog = (select cog from ref.execution)
+),
+
+communes as (
+    select * from intermediate.int_communes where type_commune = 'commune-actuelle'
 ),
 
 membres as (
-    select code_epci, millesime_cog, count(*) as nombre_communes
-    from marts.communes
-    where type_commune = 'commune-actuelle'
-    group by code_epci, millesime_cog
+    select code_epci, count(*) as nombre_communes, bool_or(dans_territoire) as dans_territoire
+    from communes
+    where code_epci is not null
+    group by code_epci
 ),
 
 recensement as (
@@ -26,9 +40,7 @@ recensement as (
         sum(population.population) as population_communes,
         count(population.population) as communes_renseignees
     from marts.population as population
-    inner join marts.communes as communes
-        on population.code_commune = communes.code_commune
-        and communes.type_commune = 'commune-actuelle'
+    inner join communes using (code_commune)
     group by communes.code_epci, population.millesime
 ),
 
@@ -38,8 +50,10 @@ final as (
         epci.code_epci,
         epci.nom_epci,
         epci.type_epci,
-        true as is_mel,
-        membres.nombre_communes,
+        epci.code_epci = (select epci_is_mel from ref.execution) as is_mel,
+        coalesce(membres.dans_territoire, false) as dans_territoire,
+        coalesce(membres.nombre_communes, 0) as nombre_communes,
+        epci.nombre_membres_officiel,
         epci.millesime_population,
         epci.population_municipale,
         epci.population_totale,
@@ -48,11 +62,11 @@ final as (
         round(recensement.population_communes - epci.population_municipale, 3)
             as ecart_population
     from epci
-    left join membres using (code_epci, millesime_cog)
+    left join membres using (code_epci)
     left join recensement
         on epci.code_epci = recensement.code_epci
         and epci.millesime_population = recensement.millesime
 )
 
 select * from final
-order by millesime_cog
+order by code_epci

@@ -7,19 +7,13 @@
 --     (the base-cc files give no 75+ band and no split by sex);
 --   ecart_types_familles: familles − (couples avec et sans enfants + monoparentales).
 with valeurs as (
-    select * from staging.stg_recensement where theme = 'familles'
+    select * from intermediate.int_recensement where theme = 'familles'
 ),
 
 communes as (
-    select code_commune, nom_commune, is_mel from marts.communes
-    where type_commune = 'commune-actuelle'
+    select * from intermediate.int_communes where type_commune = 'commune-actuelle'
 ),
 
--- The référentiel covers the départements of the registry only: outside them, whether
--- a code exists in the COG is unknown (NULL), not false.
-departements as (
-    select distinct code_departement from marts.communes where code_departement is not null
-),
 
 pivoted as (
     select
@@ -38,7 +32,8 @@ pivoted as (
         max(valeur) filter (where variable = 'pop_80_plus') as pop_80_plus,
         max(valeur) filter (where variable = 'pop_80_plus_seules') as pop_80_plus_seules,
         raisons_absence_liste(variable, raison_absence) as raisons_absence,
-        sources_liste(sources) as sources
+        sources_liste(sources) as sources,
+        max(geographie) as geographie_source
     from valeurs
     group by millesime, code_commune
 ),
@@ -59,11 +54,11 @@ final as (
         shares.millesime,
         shares.code_commune,
         communes.nom_commune,
+        communes.code_epci,
+        communes.nom_epci,
+        communes.code_departement,
         coalesce(communes.is_mel, false) as is_mel,
-        case
-            when left(shares.code_commune, 2) in (select code_departement from departements)
-                then communes.code_commune is not null
-        end as dans_cog,
+        communes.code_commune is not null as dans_cog,
         menages,
         menages_une_personne,
         menages_avec_famille,
@@ -90,7 +85,8 @@ final as (
             familles - (couples_avec_enfants + couples_sans_enfant + familles_monoparentales), 3
         ) as ecart_types_familles,
         raisons_absence,
-        sources
+        sources,
+        geographie_source
     from shares
     left join communes using (code_commune)
 )

@@ -9,19 +9,13 @@
 --   of households: by time since moving in (part_emmenages_moins_2_ans …);
 --   ecart_categories_logements: logements − (principales + secondaires + vacants).
 with valeurs as (
-    select * from staging.stg_recensement where theme = 'logement'
+    select * from intermediate.int_recensement where theme = 'logement'
 ),
 
 communes as (
-    select code_commune, nom_commune, is_mel from marts.communes
-    where type_commune = 'commune-actuelle'
+    select * from intermediate.int_communes where type_commune = 'commune-actuelle'
 ),
 
--- The référentiel covers the départements of the registry only: outside them, whether
--- a code exists in the COG is unknown (NULL), not false.
-departements as (
-    select distinct code_departement from marts.communes where code_departement is not null
-),
 
 pivoted as (
     select
@@ -50,7 +44,8 @@ pivoted as (
         max(valeur) filter (where variable = 'menages_emmenages_10_ans_plus')
             as emmenages_10_ans_plus,
         raisons_absence_liste(variable, raison_absence) as raisons_absence,
-        sources_liste(sources) as sources
+        sources_liste(sources) as sources,
+        max(geographie) as geographie_source
     from valeurs
     group by millesime, code_commune
 ),
@@ -60,11 +55,11 @@ final as (
         pivoted.millesime,
         pivoted.code_commune,
         communes.nom_commune,
+        communes.code_epci,
+        communes.nom_epci,
+        communes.code_departement,
         coalesce(communes.is_mel, false) as is_mel,
-        case
-            when left(pivoted.code_commune, 2) in (select code_departement from departements)
-                then communes.code_commune is not null
-        end as dans_cog,
+        communes.code_commune is not null as dans_cog,
         logements,
         residences_principales,
         residences_secondaires,
@@ -114,7 +109,8 @@ final as (
             logements - (residences_principales + residences_secondaires + logements_vacants), 3
         ) as ecart_categories_logements,
         raisons_absence,
-        sources
+        sources,
+        geographie_source
     from pivoted
     left join communes using (code_commune)
 )

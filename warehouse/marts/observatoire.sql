@@ -10,7 +10,7 @@
 -- - A ratio cannot be added up: a row of a commune absorbed since the geography of the
 --   export (code_origine ≠ code_commune) is left out of the mart (kept in staging).
 with odt as (
-    select * from staging.stg_odt_indicateurs
+    select * from intermediate.int_odt_indicateurs
     where code_origine = code_commune
 ),
 
@@ -32,8 +32,7 @@ insee as (
 ),
 
 communes as (
-    select code_commune, nom_commune, is_mel from marts.communes
-    where type_commune = 'commune-actuelle'
+    select * from intermediate.int_communes where type_commune = 'commune-actuelle'
 ),
 
 final as (
@@ -46,7 +45,11 @@ final as (
         odt.sexe,
         odt.code_commune,
         coalesce(communes.nom_commune, odt.nom_commune_odt) as nom_commune,
+        communes.code_epci,
+        communes.nom_epci,
+        communes.code_departement,
         coalesce(communes.is_mel, false) as is_mel,
+        communes.code_commune is not null as dans_cog,
         odt.valeur,
         odt.raison_absence,
         round(

@@ -14,23 +14,20 @@
 --   ecart_tranches_age: population − sum of the seven age bands (rounding: within ±1);
 --   ecart_sexes: population − (hommes + femmes);
 --   evolution_annuelle_population: mean change per year, in %, since the previous
---     millésime of the warehouse for the commune (else since the population six years
---     before, from the same file); `evolution_depuis` is the year compared with;
---   dans_cog: the code is a commune of the COG in use (NULL outside its départements).
+--     millésime of the warehouse for the commune (else since the population six, or
+--     five before the 2019 edition, years before, from the same file); `evolution_depuis`
+--     is the year compared with;
+--   taux_mortalite / taux_natalite over five years for the editions up to 2018;
+--   dans_cog: the code is a commune of the run's COG; geographie_source: the COG of the
+--     files the row comes from.
 with valeurs as (
-    select * from staging.stg_recensement where theme = 'population'
+    select * from intermediate.int_recensement where theme = 'population'
 ),
 
 communes as (
-    select code_commune, nom_commune, is_mel from marts.communes
-    where type_commune = 'commune-actuelle'
+    select * from intermediate.int_communes where type_commune = 'commune-actuelle'
 ),
 
--- The référentiel covers the départements of the registry only: outside them, whether
--- a code exists in the COG is unknown (NULL), not false.
-departements as (
-    select distinct code_departement from marts.communes where code_departement is not null
-),
 
 pivoted as (
     select
@@ -38,6 +35,7 @@ pivoted as (
         code_commune,
         max(valeur) filter (where variable = 'population') as population,
         max(valeur) filter (where variable = 'population_6_ans_avant') as population_6_ans_avant,
+        max(valeur) filter (where variable = 'population_5_ans_avant') as population_5_ans_avant,
         max(valeur) filter (where variable = 'hommes') as hommes,
         max(valeur) filter (where variable = 'femmes') as femmes,
         max(valeur) filter (where variable = 'pop_0_14') as pop_0_14,
@@ -69,13 +67,16 @@ pivoted as (
         max(valeur) filter (where variable = 'femmes_65_plus') as femmes_65_plus,
         max(valeur) filter (where variable = 'naissances_periode') as naissances_periode,
         max(valeur) filter (where variable = 'deces_periode') as deces_periode,
+        max(valeur) filter (where variable = 'naissances_5_ans') as naissances_5_ans,
+        max(valeur) filter (where variable = 'deces_5_ans') as deces_5_ans,
         max(valeur) filter (where variable = 'population_municipale_legale')
             as population_municipale_legale,
         max(valeur) filter (where variable = 'population_comptee_a_part')
             as population_comptee_a_part,
         max(valeur) filter (where variable = 'population_totale') as population_totale,
         raisons_absence_liste(variable, raison_absence) as raisons_absence,
-        sources_liste(sources) as sources
+        sources_liste(sources) as sources,
+        max(geographie) as geographie_source
     from valeurs
     group by millesime, code_commune
 ),
@@ -85,13 +86,14 @@ final as (
         pivoted.millesime,
         pivoted.code_commune,
         communes.nom_commune,
+        communes.code_epci,
+        communes.nom_epci,
+        communes.code_departement,
         coalesce(communes.is_mel, false) as is_mel,
-        case
-            when left(pivoted.code_commune, 2) in (select code_departement from departements)
-                then communes.code_commune is not null
-        end as dans_cog,
+        communes.code_commune is not null as dans_cog,
         coalesce(population, population_municipale_legale) as population,
         population_6_ans_avant,
+        population_5_ans_avant,
         hommes,
         femmes,
         pop_0_14,
@@ -123,6 +125,8 @@ final as (
         femmes_65_plus,
         naissances_periode,
         deces_periode,
+        naissances_5_ans,
+        deces_5_ans,
         population_municipale_legale,
         population_comptee_a_part,
         population_totale,
@@ -131,10 +135,18 @@ final as (
         ) as indice_vieillissement,
         round(100 * (pop_75_89 + pop_90_plus) / nullif(population, 0), 1) as part_75_ans_plus,
         round(
-            1000 * deces_periode / 6 / nullif((population + population_6_ans_avant) / 2, 0), 2
+            coalesce(
+                1000 * deces_periode / 6 / nullif((population + population_6_ans_avant) / 2, 0),
+                1000 * deces_5_ans / 5 / nullif((population + population_5_ans_avant) / 2, 0)
+            ),
+            2
         ) as taux_mortalite,
         round(
-            1000 * naissances_periode / 6 / nullif((population + population_6_ans_avant) / 2, 0),
+            coalesce(
+                1000 * naissances_periode / 6
+                / nullif((population + population_6_ans_avant) / 2, 0),
+                1000 * naissances_5_ans / 5 / nullif((population + population_5_ans_avant) / 2, 0)
+            ),
             2
         ) as taux_natalite,
         round(
@@ -143,8 +155,11 @@ final as (
             3
         ) as ecart_tranches_age,
         round(population - (hommes + femmes), 3) as ecart_sexes,
-        coalesce(lag(pivoted.millesime) over par_commune, pivoted.millesime - 6)
-            as evolution_depuis,
+        coalesce(
+            lag(pivoted.millesime) over par_commune,
+            case when population_6_ans_avant is not null then pivoted.millesime - 6 end,
+            case when population_5_ans_avant is not null then pivoted.millesime - 5 end
+        ) as evolution_depuis,
         round(
             100 * (
                 power(
@@ -153,13 +168,18 @@ final as (
                         coalesce(
                             lag(coalesce(population, population_municipale_legale))
                                 over par_commune,
-                            population_6_ans_avant
+                            population_6_ans_avant,
+                            population_5_ans_avant
                         ),
                         0
                     ),
                     1 / (
                         pivoted.millesime
-                        - coalesce(lag(pivoted.millesime) over par_commune, pivoted.millesime - 6)
+                        - coalesce(
+                            lag(pivoted.millesime) over par_commune,
+                            case when population_6_ans_avant is not null then pivoted.millesime - 6 end,
+                            pivoted.millesime - 5
+                        )
                     )
                 )
                 - 1
@@ -167,7 +187,8 @@ final as (
             2
         ) as evolution_annuelle_population,
         raisons_absence,
-        sources
+        sources,
+        geographie_source
     from pivoted
     left join communes using (code_commune)
     window par_commune as (partition by pivoted.code_commune order by pivoted.millesime)

@@ -5,23 +5,17 @@
 --     to this one; taux_natalite / taux_mortalite: per year per 1 000 inhabitants of
 --     the mean of the two census populations.
 with valeurs as (
-    select * from staging.stg_recensement
+    select * from intermediate.int_recensement
     where theme = 'serie_historique'
     and millesime = (
-        select max(millesime) from staging.stg_recensement where theme = 'serie_historique'
+        select max(millesime) from intermediate.int_recensement where theme = 'serie_historique'
     )
 ),
 
 communes as (
-    select code_commune, nom_commune, is_mel from marts.communes
-    where type_commune = 'commune-actuelle'
+    select * from intermediate.int_communes where type_commune = 'commune-actuelle'
 ),
 
--- The référentiel covers the départements of the registry only: outside them, whether
--- a code exists in the COG is unknown (NULL), not false.
-departements as (
-    select distinct code_departement from marts.communes where code_departement is not null
-),
 
 pivoted as (
     select
@@ -56,11 +50,11 @@ final as (
         periods.annee,
         periods.code_commune,
         communes.nom_commune,
+        communes.code_epci,
+        communes.nom_epci,
+        communes.code_departement,
         coalesce(communes.is_mel, false) as is_mel,
-        case
-            when left(periods.code_commune, 2) in (select code_departement from departements)
-                then communes.code_commune is not null
-        end as dans_cog,
+        communes.code_commune is not null as dans_cog,
         population,
         logements,
         residences_principales,

@@ -9,7 +9,7 @@ with subventions as (
 ),
 
 communes as (
-    select code_commune, is_mel from marts.communes
+    select code_commune, is_mel from intermediate.int_communes
     where type_commune = 'commune-actuelle'
 ),
 

@@ -41,12 +41,23 @@ typed as (
     from newest
 ),
 
+-- A code split since the export's geography (rétablissement) is attributed to no
+-- commune (code_commune NULL, `regle_passage` says why): its figures are never guessed.
 final as (
     select
         typed.*,
-        caf_code_commune(type_code, code_origine, passage.code_commune) as code_commune
+        case
+            when coalesce(passage.repartissable, true)
+                then caf_code_commune(type_code, typed.code_origine, passage.code_commune)
+        end as code_commune,
+        passage.regle as regle_passage
     from typed
-    left join staging.stg_passage_communes as passage using (code_origine)
+    left join ref.geographies as geographies
+        on geographies.source_id = 'caf_prestations' and typed.millesime_export = geographies.millesime
+    left join intermediate.int_passage_communes as passage
+        on geographies.geographie = passage.geographie
+        and typed.code_origine = passage.code_origine
+    qualify row_number() over (partition by typed.fichier, typed.ligne) = 1
 )
 
 select * from final

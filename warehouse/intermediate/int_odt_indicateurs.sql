@@ -29,7 +29,11 @@ final as (
             else lower(trim(raw_rows.sexe))
         end as sexe,
         raw_rows.codgeo as code_origine,
-        coalesce(passage.code_commune, raw_rows.codgeo) as code_commune,
+        case
+            when coalesce(passage.repartissable, true)
+                then coalesce(passage.code_commune, raw_rows.codgeo)
+        end as code_commune,
+        passage.regle as regle_passage,
         raw_rows.libgeo as nom_commune_odt,
         valeur_recensement(raw_rows.valeur) as valeur,
         case
@@ -46,7 +50,13 @@ final as (
         raw_rows._ligne as ligne
     from raw_rows
     left join definitions on raw_rows.indicateur = definitions.code_indicateur
-    left join staging.stg_passage_communes as passage on raw_rows.codgeo = passage.code_origine
+    left join ref.geographies as geographies
+        on geographies.source_id = 'odt_indicateurs'
+        and raw_rows._millesime = geographies.millesime
+    left join intermediate.int_passage_communes as passage
+        on geographies.geographie = passage.geographie
+        and raw_rows.codgeo = passage.code_origine
+    qualify row_number() over (partition by raw_rows._fichier, raw_rows._ligne) = 1
 )
 
 select * from final

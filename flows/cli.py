@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from pathlib import Path
 
 # A fresh Prefect home needs ~25 s of migrations before its ephemeral server answers.
 _PREFECT_DEFAULTS = {
@@ -49,6 +50,24 @@ def _parser() -> argparse.ArgumentParser:
         "--fiches", help="fiches à publier, séparées par des virgules (défaut : toutes)"
     )
     publish.set_defaults(run=_publish)
+    importer = commands.add_parser(
+        "importer",
+        help="importer un fichier d'un millésime passé (plus en ligne) puis rafraîchir la source",
+    )
+    importer.add_argument(
+        "--source", required=True, help="identifiant du registre, par exemple insee_comparateur"
+    )
+    importer.add_argument(
+        "--millesime", type=int, required=True, help="millésime du fichier, par exemple 2018"
+    )
+    importer.add_argument("fichier", type=Path, help="le fichier tel que publié par l'INSEE (zip)")
+    importer.add_argument(
+        "--cog", type=int, help="millésime du COG (défaut : le plus récent connu)"
+    )
+    importer.add_argument(
+        "--territoire", help="SIREN d'un EPCI ou code d'une commune (défaut : la MEL)"
+    )
+    importer.set_defaults(run=_importer)
     millesimes = commands.add_parser(
         "millesimes",
         help="millésimes annoncés par les catalogues et adresses qui seraient lues (sans rien "
@@ -230,6 +249,31 @@ def _refresh(args: argparse.Namespace) -> int:
             dry_run=args.dry_run,
             force=args.force,
         ),
+    )
+
+
+def _importer(args: argparse.Namespace) -> int:
+    from flows.yearly_refresh import yearly_refresh
+    from tasks.core.errors import OpenDataError
+    from tasks.core.settings import Settings
+    from tasks.sources.imports import import_file
+    from tasks.sources.raw_store import RawStore
+    from tasks.sources.registry import load_registry
+
+    try:
+        source = load_registry().select([args.source])[-1]
+        store = RawStore(Settings.from_env().raw_dir)
+        raw = import_file(store, source, args.fichier.expanduser().resolve(), args.millesime)
+    except OpenDataError as error:
+        print(f"ÉCHEC de l'import.\n{error}", file=sys.stderr)
+        return 1
+    print(
+        f"Fichier importé : {source.id}, millésime {raw.millesime}, sha256 {raw.sha256}, "
+        f"conservé dans {raw.path} ; rafraîchissement de la source…"
+    )
+    return _run(
+        "du rafraîchissement",
+        lambda: yearly_refresh(sources=[source.id], cog=args.cog, territoire=args.territoire),
     )
 
 

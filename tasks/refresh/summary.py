@@ -68,7 +68,7 @@ class Summary:
             ),
             "Fichiers écrits :",
             *(
-                f"{bullet}{_shown(e.path)} ({french_number(e.rows)} lignes, périmètre du territoire)"
+                f"{bullet}{_shown(e.path)} ({french_number(e.rows)} lignes, territoire)"
                 for e in self.exports
             ),
             f"Entrepôt : {_shown(self.warehouse)}",

@@ -19,7 +19,7 @@ from tasks.core.errors import (
     SourceUnavailable,
 )
 from tasks.core.sql import quote_ident
-from tasks.sources import indicators
+from tasks.sources import imports, indicators
 from tasks.sources.client import SourceClient
 from tasks.sources.discovery import Catalogues, Discovered, discover, registered
 from tasks.sources.formats import check_payload, read_header
@@ -71,19 +71,35 @@ def fetch(
             for indicateur in source.indicateurs
         ]
     if source.discovery or source.urls_by_millesime:
-        return [
+        fetched = [
             _fetch_discovered(client, store, source, found)
             for found in _millesimes_to_load(source, catalogues, millesimes.recensement)
         ]
+        return fetched + _imported(store, source, millesimes, fetched)
     if source.millesime.kind == "serie":  # the newest year in the data, whatever asked
         declared, wanted = None, None
     elif source.millesime.kind == "extraction":
         declared, wanted = millesimes.today.year, None
     else:
         declared, wanted = None, millesimes.recensement
-    return [
+    fetched = [
         _fetch_url(client, store, source, url, declared, wanted)
         for url in source.urls(declared or wanted)
+    ]
+    return fetched + _imported(store, source, millesimes, fetched)
+
+
+def _imported(
+    store: RawStore, source: Source, millesimes: Millesimes, fetched: list[Fetched]
+) -> list[Fetched]:
+    """Files the officer imported (`opendata-mel importer`), for the millésimes not
+    downloaded in this run: a past millésime no longer online stays in the warehouse."""
+    if millesimes.recensement is not None:
+        return []
+    skip = {item.raw.millesime for item in fetched if item.raw}
+    return [
+        Fetched(source.id, raw, imports.IMPORTED, imports.discovered(raw))
+        for raw in imports.imported(store, source, skip)
     ]
 
 

@@ -161,6 +161,8 @@ class Source:
     separator: str | None = None
     member: str | None = None
     geographie: Geographie | None = None
+    # The national reference (COG): refreshed with any other source, every model needs it.
+    referentiel: bool = False
     facultative: bool = False
     unique_key: bool = False
     discovery: Discovery | None = None
@@ -246,9 +248,10 @@ class Registry:
     catalogues: dict[str, str] = field(default_factory=dict)
 
     def select(self, ids: list[str] | None) -> list[Source]:
+        """The sources asked for, with the national reference (`referentiel`) first."""
         if not ids:
             return list(self.sources.values())
-        ids = list(dict.fromkeys(ids))
+        ids = list(dict.fromkeys([*(s.id for s in self.sources.values() if s.referentiel), *ids]))
         unknown = [source_id for source_id in ids if source_id not in self.sources]
         if unknown:
             raise ConfigurationError(

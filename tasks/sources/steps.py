@@ -60,7 +60,13 @@ def load_sources(
             reports.append(load.load_source(conn, registry.sources[key[0]], files))
         discovery.record(conn, [item.discovered for item in fetched if item.discovered])
         cog = cog or next(
-            (f.discovered.millesime for f in read if f.source_id == "cog_communes"), None
+            (
+                f.discovered.millesime
+                for f in read
+                if registry.sources[f.source_id].referentiel
+                and not registry.sources[f.source_id].millesime.cumulatif
+            ),
+            None,
         )
         load.record_execution(conn, registry, territoire, cog)
         return reports

@@ -34,7 +34,9 @@ from tasks.sources.registry import load_registry, resolve_template
 ROOT = Path(__file__).resolve().parents[1]
 CATALOGUE = ROOT / "samples" / "reference" / "melodi_catalog_summary_2026-01-06.json"
 CATALOGUE_URL = "https://api.insee.fr/melodi/catalog/all"
-MEL_MEMBERS = ROOT / "samples" / "reference" / "epci_with_nord_members.json"
+MEL_MEMBERS = (
+    ROOT / "samples" / "mirror" / "unpkg.com/@etalab/decoupage-administratif@6.0.0/data/epci.json"
+)
 PARIS = ["75056", *(f"751{n:02d}" for n in range(1, 21))]
 OTHERS = ["59006", "59070", "01001", *PARIS]
 ZIP_DATE = (2025, 6, 26, 0, 0, 0)

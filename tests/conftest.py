@@ -18,10 +18,10 @@ ROOT = Path(__file__).resolve().parents[1]
 SAMPLES = ROOT / "samples" / "mirror"
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 COMPARATEUR = "www.insee.fr/fr/statistiques/fichier/2521169/base_cc_comparateur_csv.zip"
-GEO_COMMUNES = (
-    "geo.api.gouv.fr/communes@codeDepartement=59&fields=nom,code,codesPostaux,siren,"
-    "codeEpci,codeDepartement,codeRegion,population&format=json"
-)
+# The national reference of a COG vintage, by package version (samples/build_mirror.py).
+COG_COMMUNES = "unpkg.com/@etalab/decoupage-administratif@{version}/data/communes.json"
+COG_EPCI = "unpkg.com/@etalab/decoupage-administratif@{version}/data/epci.json"
+MOUVEMENTS = "www.insee.fr/fr/statistiques/fichier/8740222/cog_ensemble_2026_csv.zip"
 
 
 def pytest_configure(config):

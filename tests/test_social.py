@@ -78,12 +78,12 @@ def test_caf_conventions_pseudo_codes_arrondissements_and_rounding(social_run):
     # Unlocated households and pre-2016 pseudo-codes are kept, without a commune.
     assert query(
         warehouse,
-        "select type_code, annee, foyers_allocataires from staging.stg_caf_prestations "
+        "select type_code, annee, foyers_allocataires from intermediate.int_caf_prestations "
         "where code_commune is null order by annee",
     ) == [("non localisé", year, 35.0) for year in CAF_YEARS]
     assert query(
         warehouse,
-        "select code_origine, type_code from staging.stg_caf_rsa_types "
+        "select code_origine, type_code from intermediate.int_caf_rsa_types "
         "where code_commune is null order by 1",
     ) == [("99999", "étranger"), ("XXXXX", "commune inconnue")]
     # Paris comes by arrondissement only: the mart adds its 20 arrondissements once.

@@ -152,8 +152,8 @@ def _stage_file(
             )
             return _stage_file(conn, as_read, raw, normalised, millesime)
     header = read_header(path, source)
-    expected = source.expected_columns(millesime)
-    _check_layout(source, raw, path, header, expected, millesime)
+    _check_layout(source, raw, path, header, source.required_columns(millesime), millesime)
+    expected = [name for name in source.expected_columns(millesime) if name in header]
     with tempfile.TemporaryDirectory(prefix="opendata-") as scratch:
         readable = _readable_file(source, path, Path(scratch))
         select, params = _numbered_select(source, raw, readable, header, expected, millesime)

@@ -57,6 +57,8 @@ class Column:
     jusqu_a: int | None = None
     avant: dict[int, str] = field(default_factory=dict)
     additive: bool = True
+    # A JSON key only some records carry (`chefLieu`): an extract may lack it entirely.
+    optionnelle: bool = False
 
     def present(self, millesime: int) -> bool:
         return (self.depuis is None or millesime >= self.depuis) and (
@@ -207,6 +209,9 @@ class Source:
 
     def expected_columns(self, millesime: int) -> list[str]:
         return [name for _, name in self.columns_of(millesime)]
+
+    def required_columns(self, millesime: int) -> list[str]:
+        return [name for column, name in self.columns_of(millesime) if not column.optionnelle]
 
     def detect_millesime(self, header: list[str]) -> int | None:
         """Read the census year from a header: `P22_POP` (and not `P16_POP`) -> 2022.

@@ -27,7 +27,14 @@ from tasks.subventions.extraction import read_document
 from tasks.subventions.model import Reading
 from tasks.subventions.scdl import Beneficiary, Row
 from tasks.transform import models
-from tests.conftest import COMPARATEUR, FIXTURES, GEO_COMMUNES, SAMPLES
+from tests.conftest import (
+    COG_COMMUNES,
+    COG_EPCI,
+    COMPARATEUR,
+    FIXTURES,
+    MOUVEMENTS,
+    SAMPLES,
+)
 
 MEL = "200093201"
 COG = 2026  # the COG the sample mirror matches (samples/README.md)
@@ -35,12 +42,9 @@ CENSUS = 2022  # the comparateur sample is the RP 2022
 
 # The real sample files, by source, with the millésime a refresh gives them.
 SAMPLE_FILES = {
-    "geo_communes": (SAMPLES / GEO_COMMUNES, COG),
-    "geo_communes_associees_deleguees": (
-        SAMPLES / "geo.api.gouv.fr/communes_associees_deleguees@codeDepartement=59",
-        COG,
-    ),
-    "epci_populations": (SAMPLES / "unpkg.com/@etalab/decoupage-administratif/data/epci.json", COG),
+    "cog_communes": (SAMPLES / COG_COMMUNES.format(version="6.0.0"), COG),
+    "cog_epci": (SAMPLES / COG_EPCI.format(version="6.0.0"), COG),
+    "cog_mouvements": (SAMPLES / MOUVEMENTS, COG),
     "insee_comparateur": (SAMPLES / COMPARATEUR, CENSUS),
 }
 COMPARATEUR_EXTRACT = FIXTURES / "insee" / "base_cc_comparateur_extrait.csv"
@@ -98,41 +102,59 @@ def build_models(conn, *names: str) -> dict[str, int]:
 
 
 def real_communes(*codes: str) -> list[dict]:
-    """Records of the real geo.api.gouv.fr sample (all of them when no code is given)."""
-    records = json.loads(SAMPLE_FILES["geo_communes"][0].read_text(encoding="utf-8"))
+    """Records of the real COG 2026 communes.json (all of them when no code is given)."""
+    records = json.loads(SAMPLE_FILES["cog_communes"][0].read_text(encoding="utf-8"))
     return [r for r in records if not codes or r["code"] in codes]
 
 
-def real_associees(*codes: str) -> list[dict]:
-    path = SAMPLE_FILES["geo_communes_associees_deleguees"][0]
-    records = json.loads(path.read_text(encoding="utf-8"))
-    return [r for r in records if not codes or r["code"] in codes]
+def real_epcis(*members: str) -> list[dict]:
+    """The real EPCI of COG 2026 that have one of `members`, with those members only
+    (every EPCI, whole, when none is given)."""
+    records = json.loads(SAMPLE_FILES["cog_epci"][0].read_text(encoding="utf-8"))
+    if not members:
+        return records
+    kept = []
+    for epci in records:
+        mine = [m for m in epci["membres"] if m["code"] in members]
+        if mine:
+            kept.append({**epci, "membres": mine})
+    return kept
+
+
+def mel_members() -> list[str]:
+    """The codes of the MEL's member communes in the real epci.json (COG 2026)."""
+    return sorted(m["code"] for e in real_epcis() if e["code"] == MEL for m in e["membres"])
 
 
 # A tiny référentiel cut from the real sample: two MEL communes, one outside the MEL, and
 # Lomme, associated with Lille (never a member itself).
-TINY_COMMUNES = ("59350", "59522", "59001")
-TINY_ASSOCIEES = ("59355",)
+TINY_COMMUNES = ("59350", "59522", "59001", "59355")
+
+
+def load_tiny_referential(conn, registry: Registry, folder: Path) -> None:
+    extracts = {
+        "cog_communes": real_communes(*TINY_COMMUNES),
+        "cog_epci": real_epcis(*TINY_COMMUNES),
+    }
+    for source_id, records in extracts.items():
+        path = folder / f"{source_id}.json"
+        path.write_text(json.dumps(records, ensure_ascii=False), encoding="utf-8")
+        load_file(conn, registry, source_id, path, COG)
+    load.record_execution(conn, registry, None, COG)
 
 
 @pytest.fixture
 def communes_mart(conn, registry, tmp_path):
-    """`marts.communes` built by the real models from a four-row extract of the samples."""
-    extracts = {
-        "geo_communes": real_communes(*TINY_COMMUNES),
-        "geo_communes_associees_deleguees": real_associees(*TINY_ASSOCIEES),
-    }
-    for source_id, records in extracts.items():
-        path = tmp_path / f"{source_id}.json"
-        path.write_text(json.dumps(records, ensure_ascii=False), encoding="utf-8")
-        load_file(conn, registry, source_id, path, COG)
-    build_models(conn, "stg_geo_communes", "stg_geo_communes_associees_deleguees", "communes")
+    """`marts.communes` built by the real models from a four-code extract of the samples."""
+    load_tiny_referential(conn, registry, tmp_path)
+    build_models(conn, "stg_cog_communes", "stg_cog_epci", "int_communes", "communes")
     return conn
 
 
 def load_samples(conn, registry: Registry) -> None:
     for source_id, (path, millesime) in SAMPLE_FILES.items():
         load_file(conn, registry, source_id, path, millesime)
+    load.record_execution(conn, registry, None, COG)
 
 
 @pytest.fixture(scope="session")

@@ -10,7 +10,7 @@ import duckdb
 import pytest
 
 from tasks.transform import exports
-from tests.unit.conftest import MEL, real_communes, scalar
+from tests.unit.conftest import mel_members, scalar
 
 MARTS = ["communes", "population"]
 
@@ -42,7 +42,7 @@ def test_staged_files_wait_beside_their_final_name(served, folder):
 
 def test_committed_files_hold_the_mel_communes_only(served, folder):
     committed = exports.commit(exports.stage(served, MARTS, folder))
-    members = sorted(c["code"] for c in real_communes() if c["codeEpci"] == MEL)
+    members = mel_members()
     for export in committed:
         assert not export.partial.exists()
         rows = read_csv(export.path)

@@ -34,36 +34,59 @@ def store(tmp_path) -> RawStore:
 
 def fetch(client, store, registry, source_id: str, millesimes=NEWEST):
     source = registry.sources[source_id]
-    return extract.fetch(client, store, source, registry.territoire, millesimes)
+    return extract.fetch(client, store, source, millesimes)
 
 
-def test_a_cog_source_is_kept_under_the_current_year(client, store, registry):
-    [fetched] = fetch(client, store, registry, "geo_communes")
+def test_a_cog_source_is_kept_under_the_newest_known_vintage(client, store, registry):
+    [fetched] = fetch(client, store, registry, "cog_communes")
     assert fetched.status == extract.DOWNLOADED
-    assert fetched.raw.millesime == TODAY.year
-    sample = SAMPLE_FILES["geo_communes"][0]
+    assert fetched.raw.millesime == 2026 == max(registry.sources["cog_communes"].urls_by_millesime)
+    assert "@6.0.0/" in fetched.raw.url
+    sample = SAMPLE_FILES["cog_communes"][0]
     assert fetched.raw.sha256 == sha256_of(sample)
     assert store.file(fetched.raw).read_bytes() == sample.read_bytes()
     assert store.rows() == [fetched.raw]
 
 
 def test_the_same_content_again_is_not_kept_twice(client, store, registry):
-    [first] = fetch(client, store, registry, "geo_communes")
-    [again] = fetch(client, store, registry, "geo_communes")
+    [first] = fetch(client, store, registry, "cog_epci")
+    [again] = fetch(client, store, registry, "cog_epci")
     assert again.status == extract.SAME_CONTENT
     assert again.raw == first.raw
     assert len(store.rows()) == 1
 
 
-def test_an_older_cog_is_refused_for_a_source_serving_only_the_current_one(client, store, registry):
-    asked = extract.Millesimes(recensement=None, cog=TODAY.year - 1, today=TODAY)
+def test_an_older_cog_reads_its_own_package_version(client, store, registry):
+    asked = extract.Millesimes(recensement=None, cog=2024, today=TODAY)
+    [fetched] = fetch(client, store, registry, "cog_communes", asked)
+    assert fetched.raw.millesime == 2024 and "@4.1.0/" in fetched.raw.url
+
+
+def test_the_newest_movements_file_serves_an_older_cog(client, store, registry):
+    asked = extract.Millesimes(recensement=None, cog=2022, today=TODAY)
+    [fetched] = fetch(client, store, registry, "cog_mouvements", asked)
+    assert fetched.raw.millesime == 2026  # the file of 2026 lists every change before it
+    assert "cumulatif" in fetched.discovered.origine
+
+
+@pytest.mark.parametrize("year", [2020, 2027])
+def test_a_cog_year_with_no_address_is_refused_in_french(client, store, registry, year):
+    asked = extract.Millesimes(recensement=None, cog=year, today=TODAY)
     with pytest.raises(ConfigurationError) as error:
-        fetch(client, store, registry, "geo_communes", asked)
-    assert (
-        f"ne sert que le COG en vigueur ({TODAY.year}), pas le COG {TODAY.year - 1}"
-        in error.value.message
-    )
-    assert f"--cog {TODAY.year}" in error.value.message
+        fetch(client, store, registry, "cog_communes", asked)
+    message = error.value.message
+    assert f"aucune adresse connue pour le COG {year} de la source cog_communes" in message
+    assert "COG connus : 2021, 2022, 2023, 2024, 2025, 2026" in message
+    assert f"« {year}: <adresse> »" in message and "@6.0.0/data/communes.json" in message
+    assert not store.rows()
+
+
+def test_the_default_cog_is_never_a_future_year(registry):
+    source = registry.sources["cog_communes"]
+    in_2025 = extract.Millesimes(recensement=None, cog=None, today=dt.date(2025, 3, 1))
+    in_2031 = extract.Millesimes(recensement=None, cog=None, today=dt.date(2031, 1, 2))
+    assert extract.cog_year(source, in_2025) == 2025
+    assert extract.cog_year(source, in_2031) == 2026  # newest known address
 
 
 def test_the_census_millesime_is_read_in_the_header(client, store, registry):
@@ -109,5 +132,5 @@ def test_a_failed_indicator_is_reported_and_the_others_still_tried(client, store
 
 
 def test_a_run_without_failed_indicator_is_complete(client, store, registry):
-    extract.enforce_complete(fetch(client, store, registry, "geo_communes"))
+    extract.enforce_complete(fetch(client, store, registry, "cog_epci"))
     extract.enforce_complete([])

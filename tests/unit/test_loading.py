@@ -77,11 +77,13 @@ def test_only_the_models_reading_the_subsidies_are_rebuilt():
     assert {"staging.stg_subventions", "marts.subventions"} <= {m.table for m in downstream}
 
 
-def test_building_without_the_communes_mart_says_to_refresh_first(meta_conn, rows, scdl_columns):
+def test_building_without_the_commune_geography_says_to_refresh_first(
+    meta_conn, rows, scdl_columns
+):
     loading.replace_commune(meta_conn, SAILLY, rows, scdl_columns)
     with pytest.raises(ConfigurationError) as error:
         loading.build(meta_conn)
-    assert "l'entrepôt n'a pas encore marts.communes" in error.value.message
+    assert "l'entrepôt n'a pas encore intermediate.int_communes" in error.value.message
 
 
 def test_the_mart_names_the_file_as_the_build_does(

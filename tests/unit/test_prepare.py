@@ -26,10 +26,10 @@ from tasks.publication.prepare import (
 from tests.conftest import FIXTURES
 from tests.unit.conftest import (
     COG,
-    MEL,
     TINY_COMMUNES,
     build_models,
     fiche_named,
+    mel_members,
     publication_request,
     real_communes,
 )
@@ -49,7 +49,7 @@ def read_csv(path: Path) -> list[dict]:
 
 def mel_extract() -> list[dict]:
     """The MEL communes of the tiny référentiel, as the sample gives them, by code."""
-    members = [c for c in real_communes(*TINY_COMMUNES) if c["codeEpci"] == MEL]
+    members = [c for c in real_communes(*TINY_COMMUNES) if c["code"] in mel_members()]
     return sorted(members, key=lambda c: c["code"])
 
 

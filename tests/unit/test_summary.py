@@ -17,15 +17,15 @@ from tasks.sources.discovery import Discovered
 from tasks.sources.extract import DOWNLOADED, SAME_CONTENT, Fetched
 from tasks.sources.load import LoadReport
 from tasks.transform.exports import Export
-from tests.unit.conftest import CENSUS, COG, MEL, SAMPLE_FILES, raw_file, real_communes
+from tests.unit.conftest import CENSUS, COG, MEL, SAMPLE_FILES, mel_members, raw_file
 
 NNBSP = "\u202f"
 
 
 def fetched_samples() -> list[Fetched]:
-    geo, comparateur = (SAMPLE_FILES[s] for s in ("geo_communes", "insee_comparateur"))
+    geo, comparateur = (SAMPLE_FILES[s] for s in ("cog_communes", "insee_comparateur"))
     return [
-        Fetched("geo_communes", raw_file("geo_communes", *geo), DOWNLOADED),
+        Fetched("cog_communes", raw_file("cog_communes", *geo), DOWNLOADED),
         Fetched(
             "insee_comparateur",
             raw_file("insee_comparateur", *comparateur),
@@ -56,17 +56,18 @@ def outcome(
 
 @pytest.fixture
 def summary(tmp_path) -> Summary:
-    members = sum(c["codeEpci"] == MEL for c in real_communes())
+    members = len(mel_members())
     ignored = tuple(f"COL{i}" for i in range(10))
     return Summary(
         fetched=fetched_samples(),
         loads=[
-            LoadReport("geo_communes", COG, 647, skipped=False),
+            LoadReport("cog_communes", COG, 37590, skipped=False),
             LoadReport("insee_comparateur", CENSUS, 95, skipped=True, ignored_columns=ignored),
         ],
         mel_count=members,
         cog=COG,
         epci=MEL,
+        territoire="EPCI Métropole Européenne de Lille (200093201) : 95 commune(s)",
         outcomes=[
             outcome(True),
             outcome(True),
@@ -121,7 +122,7 @@ def test_a_discovered_millesime_is_listed_first(summary):
 
 def test_loads_say_what_was_skipped_and_which_columns_were_ignored(summary):
     lines = summary.text().splitlines()
-    assert f"  - geo_communes {COG} : 647 lignes (chargé)" in lines
+    assert f"  - cog_communes {COG} : 37{NNBSP}590 lignes (chargé)" in lines
     ignored = ", ".join(f"COL{i}" for i in range(8))
     assert (
         f"  - insee_comparateur {CENSUS} : 95 lignes (déjà chargé, non rechargé) ; "
@@ -158,9 +159,13 @@ def test_marts_waiting_for_data_name_the_sources_never_loaded(summary):
 
 def test_paths_are_shown_relative_to_the_project_when_inside_it(summary):
     lines = summary.text().splitlines()
-    assert f"  - data/outputs/population.csv (1{NNBSP}234 lignes, périmètre de la MEL)" in lines
+    assert f"  - data/outputs/population.csv (1{NNBSP}234 lignes, territoire)" in lines
     assert f"Entrepôt : {summary.warehouse}" in lines  # outside the project: as is
     assert f"Communes de la MEL trouvées : {summary.mel_count} (EPCI {MEL}, COG {COG})" in lines
+    assert (
+        "Territoire de l'exécution : EPCI Métropole Européenne de Lille (200093201) : 95 commune(s)"
+        in lines
+    )
 
 
 def test_markdown_and_text_say_the_same_with_their_own_bullets(summary):
@@ -179,7 +184,7 @@ def test_the_publication_plan_ends_the_summary(summary):
 
 
 def test_membership_is_read_from_the_communes_mart(warehouse):
-    members = sum(c["codeEpci"] == MEL for c in real_communes())
+    members = len(mel_members())
     assert mel_membership(warehouse) == (members, COG)
 
 

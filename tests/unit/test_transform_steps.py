@@ -9,9 +9,8 @@ import pytest
 from tasks.transform import models, steps
 from tests.unit.conftest import (
     COG,
-    MEL,
     copy_warehouse,
-    real_associees,
+    mel_members,
     real_communes,
     scalar,
 )
@@ -31,12 +30,11 @@ def candidate(tmp_path, raw_warehouse_template):
 def test_every_model_is_built_from_the_raw_tables(candidate):
     counts = steps.build_models.fn(candidate)
     assert set(counts) == {m.table for m in models.discover()}
-    communes, associees = real_communes(), real_associees()
-    assert counts["marts.communes"] == len(communes) + len(associees)
-    assert counts["staging.stg_geo_communes"] == len(communes)
+    records = real_communes()
+    assert counts["marts.communes"] == counts["staging.stg_cog_communes"] == len(records)
     with duckdb.connect(str(candidate), read_only=True) as conn:
         members = scalar(conn, "select count(*) from marts.communes where is_mel")
-        assert members == sum(c["codeEpci"] == MEL for c in communes)
+        assert members == len(mel_members()) == 95
         assert scalar(conn, "select max(millesime_cog) from marts.communes") == COG
         # the census marts hold the MEL communes of the comparateur sample
         assert counts["marts.population"] == members
@@ -50,7 +48,13 @@ def test_marts_awaiting_data_are_those_of_sources_never_loaded(warehouse):
             assert scalar(conn, f"select count(*) from marts.{mart}") == 0
             assert sources and not set(sources) & loaded
     # README: no real extract of the CAF, Observatoire, series or subsidies offline
-    assert set(waiting) == {"caf_prestations", "observatoire", "serie_historique", "subventions"}
+    assert set(waiting) == {
+        "caf_prestations",
+        "filosofi",
+        "observatoire",
+        "serie_historique",
+        "subventions",
+    }
 
 
 def test_only_validated_marts_with_data_are_staged_for_export(warehouse, tmp_path):

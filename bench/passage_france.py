@@ -1,0 +1,389 @@
+"""France in the COG of the run: the national reference, the table de passage and the
+real comparateur RP 2018 of all France brought to COG 2026, with the project's own code,
+against a plain-pandas passage of the same population.
+
+Real files only, all in the repository: COG 2026 (communes.json and epci.json of
+@etalab/decoupage-administratif 6.0.0, INSEE's movements of communes
+cog_ensemble_2026_csv.zip) and the comparateur RP 2018 of France (geography COG 2021,
+35 010 rows, 45 of them municipal arrondissements). The files are first put in a
+temporary raw area as a refresh does (`RawStore.keep`, and `imports.import_file` for
+the comparateur, a past millésime the officer imports): not measured. Then, each in a
+fresh process (wall time and peak memory, VmHWM, apart), in one run:
+
+  1. référentiel national + table de passage: a new warehouse file (DuckDB memory
+     bounded as in production, `warehouse.connect`), `load.load_source` of cog_communes,
+     cog_epci and cog_mouvements, `record_execution` (territory by default, COG 2026),
+     then `models.build` of intermediate.int_communes and
+     intermediate.int_passage_communes with the staging models they read. The passage
+     needs the geography of the comparateur in ref.geographies, written by its load
+     (step 2): this step writes that row itself ('insee_comparateur', 2018, 2021), so
+     that it stands alone; the load of step 2 writes the same row again;
+  2. comparateur RP 2018 France -> COG 2026, contrôlé: on the warehouse of step 1,
+     `load.load_source` of the comparateur (millésime 2018), `models.build` of every
+     model (the facultative sources never loaded have the empty raw tables of
+     `load.prepare`), then the quality gate (`gate.validate`, as the publication flow
+     calls it, without Data Docs) on marts.population and marts.comparateur;
+  3. pandas, même passage: the movements and the comparateur read with pandas, the
+     COM -> COM events after 1 January 2021 up to 1 January 2026 applied date by date
+     (code -> set of current codes), P18_POP added up into the code of 2026 of each
+     code that ends on one commune, dropped for a code that ends on several
+     (rétablissement), arrondissements dropped. P18_POP only, where the project
+     carries every column of the file into every mart: a floor, not an equivalent.
+
+Then the checks, read in the warehouse of step 2: the population of France in the
+file, after the passage, of the communes that cannot be apportioned, the difference
+(avant = après + non répartis), the communes of COG 2026 formed of other codes, the MEL
+(95 communes), and the same totals by pandas, commune by commune.
+
+Targets: national reference + passage under 10 s; comparateur 2018 loaded, passed and
+checked under 10 s; peak memory of each process under 1 GB (1 024 Mo). No assertion:
+the figures are printed side by side.
+Run: uv run python bench/passage_france.py
+"""
+
+from __future__ import annotations
+
+import multiprocessing as mp
+import shutil
+import sys
+import tempfile
+import time
+import zipfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+
+from load_census import ARRONDISSEMENTS, _peak_mb, in_fresh_process  # noqa: E402
+
+MIRROR = ROOT / "samples" / "mirror"
+PACKAGE = MIRROR / "unpkg.com" / "@etalab" / "decoupage-administratif@6.0.0" / "data"
+FILES = {
+    "cog_communes": PACKAGE / "communes.json",
+    "cog_epci": PACKAGE / "epci.json",
+    "cog_mouvements": MIRROR / "www.insee.fr/fr/statistiques/fichier/8740222/cog_ensemble_2026_csv.zip",
+}
+COMPARATEUR = ROOT / "samples" / "reference" / "base_cc_comparateur_RP2018_FRANCE_csv.zip"
+COG, MILLESIME, GEOGRAPHIE = 2026, 2018, 2021
+POPULATION = f"P{MILLESIME % 100:02d}_POP"
+TARGET_SECONDS, TARGET_MB = 10.0, 1024.0
+INTERMEDIATE = ("intermediate.int_communes", "intermediate.int_passage_communes")
+CHECKED_MARTS = ("population", "comparateur")
+
+
+def keep_raw_files(raw_root: Path) -> dict[str, tuple]:
+    """The raw area of a refresh: each file kept with its sha256 (not measured)."""
+    from tasks.sources import imports
+    from tasks.sources.client import Validators
+    from tasks.sources.raw_store import RawStore
+    from tasks.sources.registry import load_registry
+
+    registry = load_registry()
+    store = RawStore(raw_root)
+    kept = {}
+    for source_id, path in FILES.items():
+        scratch = store.scratch(source_id)
+        shutil.copyfile(path, scratch)  # keep() moves the download it is given
+        raw, _ = store.keep(
+            scratch,
+            source_id=source_id,
+            url=registry.sources[source_id].urls_by_millesime[COG],
+            millesime=COG,
+            validators=Validators(),
+        )
+        kept[source_id] = (raw, store.file(raw))
+    source = registry.sources["insee_comparateur"]
+    raw = imports.import_file(store, source, COMPARATEUR, MILLESIME)
+    kept["insee_comparateur"] = (raw, store.file(raw))
+    return kept
+
+
+def with_upstream(every: list, tables: tuple[str, ...]) -> list:
+    """The models `tables` need, in build order (`every` is `models.discover()`)."""
+    by_table = {model.table: model for model in every}
+    needed, pending = set(), list(tables)
+    while pending:
+        table = pending.pop()
+        if table in needed or table not in by_table:
+            continue
+        needed.add(table)
+        pending += by_table[table].references()
+    return [model for model in every if model.table in needed]
+
+
+def measure_reference(warehouse: Path, kept: dict, queue: mp.Queue) -> None:
+    start = time.perf_counter()
+    from tasks.core.warehouse import connect
+    from tasks.sources import load
+    from tasks.sources.registry import load_registry
+    from tasks.transform import models
+
+    registry = load_registry()
+    conn = connect(warehouse)
+    load.prepare(conn, registry)
+    for source_id in FILES:
+        load.load_source(conn, registry.sources[source_id], [kept[source_id]])
+    # Written by the load of the comparateur (step 2): here so that the passage of its
+    # geography is built by this step alone.
+    conn.execute(
+        "insert or replace into ref.geographies values ('insee_comparateur', ?, ?)",
+        [MILLESIME, GEOGRAPHIE],
+    )
+    load.record_execution(conn, registry, None, COG)
+    loaded = time.perf_counter()
+    counts = models.build(conn, with_upstream(models.discover(), INTERMEDIATE))
+    conn.close()
+    end = time.perf_counter()
+    rows = {table: counts[table] for table in INTERMEDIATE}
+    queue.put((end - start, loaded - start, end - loaded, _peak_mb(), rows))
+
+
+def measure_comparateur(warehouse: Path, kept: dict, queue: mp.Queue) -> None:
+    start = time.perf_counter()
+    from tasks.core.warehouse import connect
+    from tasks.sources import load
+    from tasks.sources.registry import load_registry
+    from tasks.transform import models
+
+    registry = load_registry()
+    conn = connect(warehouse)
+    load.load_source(conn, registry.sources["insee_comparateur"], [kept["insee_comparateur"]])
+    loaded = time.perf_counter()
+    every = models.discover()
+    counts = models.build(conn, every)
+    built = time.perf_counter()
+    from tasks.publication.catalog import load_catalog
+    from tasks.quality import gate, suites
+
+    imported = time.perf_counter()
+    marts = [m for m in every if m.layer == "marts" and m.name in CHECKED_MARTS]
+    validation = gate.validate(conn, suites.suites_for(marts), load_catalog().published_keys())
+    blocked = gate.blocked_marts(validation.outcomes, marts)
+    conn.close()
+    end = time.perf_counter()
+    failed = [
+        (o.severity, o.describe()) for o in validation.outcomes if not o.success
+    ]
+    phases = (loaded - start, built - loaded, imported - built, end - imported)
+    rows = {f"marts.{mart}": counts[f"marts.{mart}"] for mart in CHECKED_MARTS}
+    summary = (len(validation.outcomes), failed, blocked)
+    queue.put((end - start, phases, _peak_mb(), rows, summary))
+
+
+def measure_pandas(queue: mp.Queue) -> None:
+    start = time.perf_counter()
+    import pandas as pd
+
+    with zipfile.ZipFile(FILES["cog_mouvements"]) as archive:
+        member = next(n for n in archive.namelist() if n.startswith("v_mvt_commune"))
+        events = pd.read_csv(
+            archive.open(member),
+            dtype=str,
+            usecols=["DATE_EFF", "TYPECOM_AV", "COM_AV", "TYPECOM_AP", "COM_AP"],
+        )
+    with zipfile.ZipFile(COMPARATEUR) as archive:
+        member = next(n for n in archive.namelist() if n.lower() == "base_cc_comparateur.csv")
+        frame = pd.read_csv(
+            archive.open(member), sep=";", dtype={"CODGEO": str}, usecols=["CODGEO", POPULATION]
+        )
+    read = time.perf_counter()
+    events = events[(events["TYPECOM_AV"] == "COM") & (events["TYPECOM_AP"] == "COM")]
+    dates = pd.to_datetime(events["DATE_EFF"])
+    events = events[(dates > f"{GEOGRAPHIE}-01-01") & (dates <= f"{COG}-01-01")]
+    frame = frame[~frame["CODGEO"].str.match(ARRONDISSEMENTS)]
+    current = {code: {code} for code in frame["CODGEO"]}
+    # Events of one date at once, dates in order: a code changed twice the same day is
+    # followed once, as in the project's table de passage.
+    for _, day in events.sort_values("DATE_EFF").groupby("DATE_EFF", sort=True):
+        moves = day.groupby("COM_AV")["COM_AP"].agg(set).to_dict()
+        for code, now in current.items():
+            if not moves.keys().isdisjoint(now):
+                current[code] = set().union(*(moves.get(c, {c}) for c in now))
+    single = {code: min(now) for code, now in current.items() if len(now) == 1}
+    frame = frame.assign(cible=frame["CODGEO"].map(single))
+    shared = frame["cible"].isna()
+    by_commune = frame[~shared].groupby("cible")[POPULATION].sum()
+    changed = frame[~shared & (frame["cible"] != frame["CODGEO"])]["cible"].nunique()
+    end = time.perf_counter()
+    totals = {
+        "avant": float(frame[POPULATION].sum()),
+        "apres": float(by_commune.sum()),
+        "non_repartis": float(frame.loc[shared, POPULATION].sum()),
+        "origines_non_repartissables": int(shared.sum()),
+        "communes_formees": int(changed),
+    }
+    queue.put((end - start, read - start, end - read, _peak_mb(), totals, by_commune.to_dict()))
+
+
+def checks(warehouse: Path) -> dict:
+    """The national checks, read in the warehouse of step 2."""
+    import duckdb
+
+    queries = {
+        "avant": (
+            "select sum(valeur) from staging.stg_insee_comparateur "
+            "where millesime = ? and code_indicateur = ? "
+            "and not regexp_full_match(code_commune, ?)",
+            [MILLESIME, POPULATION, ARRONDISSEMENTS.strip("^$")],
+        ),
+        "apres": (
+            "select sum(population) from marts.population where millesime = ?",
+            [MILLESIME],
+        ),
+        "non_repartis": (
+            "select sum(valeur) from staging.stg_insee_comparateur "
+            "where millesime = ? and code_indicateur = ? and code_commune in ("
+            "  select distinct code_origine from intermediate.int_passage_communes"
+            "  where geographie = ? and not repartissable)",
+            [MILLESIME, POPULATION, GEOGRAPHIE],
+        ),
+        "origines_non_repartissables": (
+            "select count(distinct code_origine) from intermediate.int_passage_communes "
+            "where geographie = ? and not repartissable",
+            [GEOGRAPHIE],
+        ),
+        "communes_formees": (
+            "select count(*) from (select code_commune "
+            "  from intermediate.int_passage_communes "
+            "  where geographie = ? and repartissable group by code_commune "
+            "  having count(distinct code_origine) > 1 or any_value(code_origine) <> code_commune)",
+            [GEOGRAPHIE],
+        ),
+        "communes_mel": (
+            "select count(*) from marts.population where millesime = ? and is_mel",
+            [MILLESIME],
+        ),
+        "population_mel": (
+            "select sum(population) from marts.population where millesime = ? and is_mel",
+            [MILLESIME],
+        ),
+        "communes_nulles": (
+            "select count(*) from marts.population where millesime = ? and population is null",
+            [MILLESIME],
+        ),
+    }
+    with duckdb.connect(str(warehouse), read_only=True) as conn:
+        found = {name: conn.execute(sql, params).fetchall()[0][0] for name, (sql, params) in queries.items()}
+        found["par_commune"] = dict(
+            conn.execute(
+                "select code_commune, population from marts.population "
+                "where millesime = ? and population is not null",
+                [MILLESIME],
+            ).fetchall()
+        )
+    return found
+
+
+def print_checks(found: dict, totals: dict, by_commune: dict) -> None:
+    def people(value) -> str:
+        return "—" if value is None else f"{value:,.0f}".replace(",", " ")
+
+    difference = found["avant"] - found["apres"] - found["non_repartis"]
+    print("\nContrôles (entrepôt de l'étape 2 ; pandas de l'étape 3) :")
+    print(f"{'':<58} {'projet':>12} {'pandas':>12}")
+    lines = [
+        (f"population de France dans le fichier ({POPULATION}, sans arrondissements)", "avant"),
+        (f"population de France après passage (COG {COG})", "apres"),
+        ("population des communes non répartissables", "non_repartis"),
+        ("codes d'origine non répartissables (rétablissements)", "origines_non_repartissables"),
+        (f"communes du COG {COG} formées d'autres codes", "communes_formees"),
+    ]
+    for label, key in lines:
+        print(f"{label:<58} {people(found[key]):>12} {people(totals[key]):>12}")
+    pd_difference = totals["avant"] - totals["apres"] - totals["non_repartis"]
+    print(
+        f"{'écart : avant − (après + non répartis), attendu 0':<58} "
+        f"{people(difference):>12} {people(pd_difference):>12}"
+    )
+    print(f"{'communes de 2018 sans population (NULL)':<58} {people(found['communes_nulles']):>12}")
+    print(f"{'MEL : communes (is_mel, attendu 95)':<58} {people(found['communes_mel']):>12}")
+    print(f"{'MEL : population':<58} {people(found['population_mel']):>12}")
+    same = all(abs(found[k] - totals[k]) < 0.5 for k in ("avant", "apres", "non_repartis"))
+    project = found["par_commune"]
+    differing = [
+        code
+        for code in project.keys() | by_commune.keys()
+        if abs((project.get(code) or 0) - (by_commune.get(code) or 0)) >= 0.5
+    ]
+    verdict = "concordent" if same else "NE CONCORDENT PAS"
+    print(
+        f"Totaux France projet / pandas : {verdict} ; commune par commune : "
+        f"{len(project)} communes (projet), {len(by_commune)} (pandas), "
+        f"{len(differing)} différente(s)"
+        + (f" (ex. {', '.join(sorted(differing)[:10])})" if differing else "")
+    )
+
+
+def print_gate(summary: tuple) -> None:
+    expectations, failed, blocked = summary
+    critical = [text for severity, text in failed if severity == "critical"]
+    print(
+        f"\nContrôle qualité (population, comparateur) : {expectations} attentes, "
+        f"{len(critical)} critique(s) en échec, {len(failed) - len(critical)} avertissement(s) ; "
+        f"marts bloqués : {', '.join(f'{m} ({why})' for m, why in blocked.items()) or 'aucun'}"
+    )
+    for severity, text in failed:
+        print(f"  - {'CRITIQUE' if severity == 'critical' else 'avertissement'} : {text}")
+
+
+def main() -> None:
+    with tempfile.TemporaryDirectory() as scratch:
+        folder = Path(scratch)
+        start = time.perf_counter()
+        kept = keep_raw_files(folder / "raw")
+        size = sum(path.stat().st_size for _, path in kept.values())
+        print(
+            f"Fichiers réels : COG {COG} (communes, EPCI, mouvements) et comparateur RP "
+            f"{MILLESIME} France (géographie COG {GEOGRAPHIE}), {size / 1e6:.0f} Mo ; "
+            f"déposés dans la zone brute en {time.perf_counter() - start:.1f} s (hors mesure)"
+        )
+        warehouse = folder / "entrepot.duckdb"
+        reference = in_fresh_process(
+            measure_reference, warehouse, kept, label="référentiel national"
+        )
+        comparateur = in_fresh_process(
+            measure_comparateur, warehouse, kept, label="comparateur RP 2018"
+        )
+        pandas = in_fresh_process(measure_pandas, label="pandas")
+        found = checks(warehouse)
+
+    seconds, load_s, build_s, peak, rows = reference
+    print(
+        f"\n1. Référentiel + passage : chargement {load_s:.1f} s, modèles {build_s:.1f} s ; "
+        + ", ".join(f"{table} {count} lignes" for table, count in rows.items())
+    )
+    seconds2, phases, peak2, rows2, summary = comparateur
+    print(
+        f"2. Comparateur : chargement {phases[0]:.1f} s, tous les modèles {phases[1]:.1f} s, "
+        f"import de Great Expectations {phases[2]:.1f} s, contrôle qualité {phases[3]:.1f} s ; "
+        + ", ".join(f"{table} {count} lignes" for table, count in rows2.items())
+    )
+    seconds3, read_s, work_s, peak3, totals, by_commune = pandas
+    print(f"3. pandas : lecture {read_s:.1f} s, passage et somme {work_s:.1f} s")
+    print_gate(summary)
+    print_checks(found, totals, by_commune)
+
+    print(f"\nCibles : {TARGET_SECONDS:.0f} s pour les étapes 1 et 2 chacune, pic < {TARGET_MB:.0f} Mo")
+    print(f"{'étape':<52} {'secondes':>8} {'Mo (pic)':>8} {'cible':>7}")
+    project = seconds + seconds2
+    table = [
+        ("1. référentiel national + table de passage", seconds, peak, True),
+        ("2. comparateur RP 2018 France → COG 2026, contrôlé", seconds2, peak2, True),
+        ("   dont sans le contrôle qualité", seconds2 - phases[2] - phases[3], peak2, False),
+        ("3. pandas, même passage (P18_POP seule)", seconds3, peak3, False),
+    ]
+    for label, elapsed, mb, targeted in table:
+        reached = elapsed < TARGET_SECONDS and mb < TARGET_MB
+        mark = ("atteinte" if reached else "MANQUÉE") if targeted else ""
+        print(f"{label:<52} {elapsed:>8.1f} {mb:>8.0f} {mark:>7}")
+    without_gate = seconds + seconds2 - phases[2] - phases[3]
+    print(
+        f"rapport pandas / projet pour le passage : {seconds3 / project:.2f}× (étapes 1 + 2, "
+        f"{project:.1f} s) ; {seconds3 / without_gate:.2f}× sans le contrôle qualité "
+        f"({without_gate:.1f} s) ; mémoire {peak3 / max(peak, peak2):.2f}×"
+    )
+
+
+if __name__ == "__main__":
+    main()

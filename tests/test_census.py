@@ -36,7 +36,7 @@ from tests.conftest import FIXTURES
 from tests.mirror_server import Scripted
 
 # The census marts also read the comparateur (its counts fill what no base-cc file has).
-BASE = ["geo_communes", "geo_communes_associees_deleguees", "insee_comparateur"]
+BASE = ["insee_comparateur"]  # with the national reference (`referentiel`)
 
 
 def query(warehouse: Path, sql: str, params=None):

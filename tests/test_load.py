@@ -161,10 +161,10 @@ def test_models_are_ordered_by_dependency():
 
 def test_a_model_reading_an_unloaded_source_says_which_source(conn):
     mart = next(m for m in models.discover() if m.name == "communes")
-    staging = [m for m in models.discover() if m.name == "stg_geo_communes"]
+    staging = [m for m in models.discover() if m.name == "stg_cog_communes"]
     with pytest.raises(InvalidData) as error:
         models.build(conn, [*staging, mart])
-    assert "geo_communes" in error.value.message and "jamais chargée" in error.value.message
+    assert "cog_communes" in error.value.message and "jamais chargée" in error.value.message
 
 
 def test_a_registry_change_reloads_an_unchanged_file(conn, comparateur, tmp_path):

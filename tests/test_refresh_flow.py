@@ -26,7 +26,7 @@ from tasks.core.errors import (
     QualityGateFailed,
 )
 from tasks.sources.registry import load_registry
-from tests.conftest import COMPARATEUR, GEO_COMMUNES
+from tests.conftest import COG_EPCI, COMPARATEUR
 from tests.mirror_server import Scripted
 
 pytestmark = pytest.mark.usefixtures("prefect_api")
@@ -286,12 +286,15 @@ def _with_cells(text: str, cells: dict[tuple[str, str], str]) -> str:
 
 
 def test_a_failed_referential_blocks_every_mart_built_from_it(workspace, mirror_dir):
-    # One MEL commune loses its EPCI in the served file: 94 communes instead of 95.
-    served = mirror_dir / GEO_COMMUNES
-    communes = json.loads(served.read_text(encoding="utf-8"))
-    sailly = next(c for c in communes if c["code"] == "59522")
-    sailly["codeEpci"] = "200041960"
-    served.write_text(json.dumps(communes, ensure_ascii=False), encoding="utf-8")
+    # One MEL commune moves to another EPCI in the served file: 94 communes instead of 95.
+    served = mirror_dir / COG_EPCI.format(version="6.0.0")
+    epcis = json.loads(served.read_text(encoding="utf-8"))
+    mel = next(e for e in epcis if e["code"] == "200093201")
+    other = next(e for e in epcis if e["code"] == "200041960")
+    sailly = next(m for m in mel["membres"] if m["code"] == "59522")
+    mel["membres"].remove(sailly)
+    other["membres"].append(sailly)
+    served.write_text(json.dumps(epcis, ensure_ascii=False), encoding="utf-8")
 
     state = yearly_refresh(return_state=True)
 
@@ -312,9 +315,7 @@ def test_a_failed_referential_blocks_every_mart_built_from_it(workspace, mirror_
 
 def test_http_500_then_success_completes(workspace, mirror):
     mirror.script(COMPARATEUR, Scripted(500, b"erreur interne"))
-    summary = yearly_refresh(
-        sources=["geo_communes", "geo_communes_associees_deleguees", "insee_comparateur"]
-    )
+    summary = yearly_refresh(sources=["insee_comparateur"])
     assert len(mirror.seen(COMPARATEUR)) == 2
     assert query(paths(workspace)[0], "select count(*) from marts.communes where is_mel") == [(95,)]
     assert summary.mel_count == 95

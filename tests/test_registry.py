@@ -40,7 +40,7 @@ def test_unknown_source_is_refused_in_french_with_the_choices():
     with pytest.raises(ConfigurationError) as error:
         load_registry().select(["insee_comparateur", "insee_inconnue"])
     assert "insee_inconnue" in error.value.message
-    assert "geo_communes" in error.value.message
+    assert "cog_communes" in error.value.message
 
 
 @pytest.mark.parametrize("source_id", list(load_registry().sources))
@@ -67,9 +67,14 @@ def test_a_broken_registry_names_the_file(tmp_path):
     assert str(broken) in error.value.message
 
 
-def test_a_source_named_twice_is_selected_once():
-    selected = load_registry().select(["insee_comparateur", "insee_comparateur"])
-    assert [source.id for source in selected] == ["insee_comparateur"]
+def test_a_source_named_twice_is_selected_once_after_the_national_reference():
+    selected = load_registry().select(["insee_comparateur", "cog_epci", "insee_comparateur"])
+    assert [source.id for source in selected] == [
+        "cog_communes",
+        "cog_epci",
+        "cog_mouvements",
+        "insee_comparateur",
+    ]
 
 
 def test_the_fingerprint_follows_the_registry_entry():

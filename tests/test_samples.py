@@ -6,6 +6,8 @@ import importlib.util
 import json
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -29,14 +31,17 @@ def test_committed_mirror_matches_its_build_script(tmp_path, monkeypatch):
         assert (tmp_path / relative).read_bytes() == (committed / relative).read_bytes(), relative
 
 
-def test_mel_membership_comes_from_the_epci_file_not_a_list():
+@pytest.mark.parametrize("version", ["4.1.0", "6.0.0"])
+def test_the_mirror_serves_the_real_packages_and_the_mel_has_95_members(version):
     builder = load_builder()
-    epcis = json.loads((ROOT / "samples/reference/epci_with_nord_members.json").read_text())
-    communes = json.loads((ROOT / "samples/reference/communes_dep59.json").read_text())
-    served = builder.geo_communes(communes, epcis)
-    mel = [c for c in served if c["codeEpci"] == builder.MEL]
-    assert len(mel) == 95
-    assert {"59355", "59298"}.isdisjoint(c["code"] for c in served)  # communes associées
+    for name in builder.PACKAGE_FILES:
+        served = ROOT / "samples" / "mirror" / builder.UNPKG.format(version=version, name=name)
+        assert served.read_bytes() == builder.package_file(version, name)  # verbatim
+    epci = ROOT / "samples" / "mirror" / builder.UNPKG.format(version=version, name="epci.json")
+    mel = next(e for e in json.loads(epci.read_text()) if e["code"] == "200093201")
+    members = {m["code"] for m in mel["membres"]}
+    assert len(members) == 95
+    assert {"59355", "59298"}.isdisjoint(members)  # communes associées of Lille
 
 
 def test_every_mirror_and_reference_file_is_cited_in_the_samples_readme():

@@ -32,7 +32,7 @@ from tests.social_fixtures import (
 
 SOCIAL = ["caf_prestations", "caf_rsa_types", "odt_indicateurs"]
 # Every model reads the référentiel and the comparateur (not facultative).
-BASE = ["geo_communes", "geo_communes_associees_deleguees", "insee_comparateur"]
+BASE = ["insee_comparateur"]  # with the national reference (`referentiel`)
 
 
 def query(warehouse: Path, sql: str, params=None):

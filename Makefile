@@ -20,15 +20,22 @@ $(VENV_STAMP): pyproject.toml uv.lock
 	$(UV) sync --frozen --compile-bytecode
 	@touch $@
 
-# The bundled mirror holds real files only (samples/README.md): no real extract of the
-# census base-cc files or of the série historique exists offline, so the demo refreshes
-# the sources that have one, then shows what the INSEE catalogue announces.
-DEMO_SOURCES := geo_communes,geo_communes_associees_deleguees,epci_populations,insee_comparateur
+# The bundled mirror holds real files only (samples/README.md): the national reference
+# (COG 2026 and 2024), the comparateur RP 2022 of the MEL and Filosofi 2019 and 2021 for
+# France. The comparateur RP 2018 of all France is no longer online: the demo imports it
+# as a data officer would, then refreshes the sources that have a real file. No real
+# extract of the census base-cc files or of the série historique exists offline.
+#   make demo                      the MEL (default territory)
+#   make demo TERRITOIRE=200041960 another EPCI (SIREN) or a commune (code INSEE)
+DEMO_SOURCES := insee_comparateur,insee_filosofi
+RP2018 := samples/reference/base_cc_comparateur_RP2018_FRANCE_csv.zip
+TERRITOIRE ?=
 demo: install
-	OPENDATA_MIRROR=$(CURDIR)/samples/mirror $(UV) run --frozen opendata-mel refresh \
-		--sources $(DEMO_SOURCES)
+	OPENDATA_MIRROR=$(CURDIR)/samples/mirror $(UV) run --frozen opendata-mel importer \
+		--source insee_comparateur --millesime 2018 $(RP2018) --sources $(DEMO_SOURCES) \
+		$(if $(TERRITOIRE),--territoire $(TERRITOIRE))
 	OPENDATA_MIRROR=$(CURDIR)/samples/mirror $(UV) run --frozen opendata-mel millesimes
-	$(UV) run --frozen opendata-mel site --commune 59522 --bandeau "$(DEMO_BANNER)"
+	$(if $(TERRITOIRE),,$(UV) run --frozen opendata-mel site --commune 59522 --bandeau "$(DEMO_BANNER)")
 
 # The demo's pages say what they show: real INSEE files from the bundled mirror, and
 # FICTITIOUS subsidies once `make subventions-demo` has loaded the sample folder.

@@ -62,7 +62,8 @@ PACKAGE = MIRROR / "unpkg.com" / "@etalab" / "decoupage-administratif@6.0.0" / "
 FILES = {
     "cog_communes": PACKAGE / "communes.json",
     "cog_epci": PACKAGE / "epci.json",
-    "cog_mouvements": MIRROR / "www.insee.fr/fr/statistiques/fichier/8740222/cog_ensemble_2026_csv.zip",
+    "cog_mouvements": MIRROR
+    / "www.insee.fr/fr/statistiques/fichier/8740222/cog_ensemble_2026_csv.zip",
 }
 COMPARATEUR = ROOT / "samples" / "reference" / "base_cc_comparateur_RP2018_FRANCE_csv.zip"
 COG, MILLESIME, GEOGRAPHIE = 2026, 2018, 2021
@@ -162,9 +163,7 @@ def measure_comparateur(warehouse: Path, kept: dict, queue: mp.Queue) -> None:
     blocked = gate.blocked_marts(validation.outcomes, marts)
     conn.close()
     end = time.perf_counter()
-    failed = [
-        (o.severity, o.describe()) for o in validation.outcomes if not o.success
-    ]
+    failed = [(o.severity, o.describe()) for o in validation.outcomes if not o.success]
     phases = (loaded - start, built - loaded, imported - built, end - imported)
     rows = {f"marts.{mart}": counts[f"marts.{mart}"] for mart in CHECKED_MARTS}
     summary = (len(validation.outcomes), failed, blocked)
@@ -264,7 +263,10 @@ def checks(warehouse: Path) -> dict:
         ),
     }
     with duckdb.connect(str(warehouse), read_only=True) as conn:
-        found = {name: conn.execute(sql, params).fetchall()[0][0] for name, (sql, params) in queries.items()}
+        found = {
+            name: conn.execute(sql, params).fetchall()[0][0]
+            for name, (sql, params) in queries.items()
+        }
         found["par_commune"] = dict(
             conn.execute(
                 "select code_commune, population from marts.population "
@@ -364,7 +366,9 @@ def main() -> None:
     print_gate(summary)
     print_checks(found, totals, by_commune)
 
-    print(f"\nCibles : {TARGET_SECONDS:.0f} s pour les étapes 1 et 2 chacune, pic < {TARGET_MB:.0f} Mo")
+    print(
+        f"\nCibles : {TARGET_SECONDS:.0f} s pour les étapes 1 et 2 chacune, pic < {TARGET_MB:.0f} Mo"
+    )
     print(f"{'étape':<52} {'secondes':>8} {'Mo (pic)':>8} {'cible':>7}")
     project = seconds + seconds2
     table = [

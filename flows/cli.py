@@ -67,6 +67,10 @@ def _parser() -> argparse.ArgumentParser:
     importer.add_argument(
         "--territoire", help="SIREN d'un EPCI ou code d'une commune (défaut : la MEL)"
     )
+    importer.add_argument(
+        "--sources",
+        help="autres sources à rafraîchir avec elle, séparées par des virgules (défaut : aucune)",
+    )
     importer.set_defaults(run=_importer)
     millesimes = commands.add_parser(
         "millesimes",
@@ -273,7 +277,11 @@ def _importer(args: argparse.Namespace) -> int:
     )
     return _run(
         "du rafraîchissement",
-        lambda: yearly_refresh(sources=[source.id], cog=args.cog, territoire=args.territoire),
+        lambda: yearly_refresh(
+            sources=[source.id, *(_listed(args.sources) or [])],
+            cog=args.cog,
+            territoire=args.territoire,
+        ),
     )
 
 

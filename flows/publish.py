@@ -13,7 +13,13 @@ from tasks.core.settings import Settings
 from tasks.core.warehouse import locked
 from tasks.publication.catalog import load_catalog
 from tasks.publication.plan import PublicationReport
-from tasks.publication.steps import PublicationRun, check_api_key, plan_folder, publish_dataset
+from tasks.publication.steps import (
+    PublicationRun,
+    check_api_key,
+    perimeters_in_territory,
+    plan_folder,
+    publish_dataset,
+)
 from tasks.quality.gate import Outcome
 from tasks.quality.steps import check_quality
 from tasks.sources.registry import load_registry
@@ -36,7 +42,8 @@ def publish(
         dry_run: simulation : écrire le plan sans rien envoyer (par défaut).
         datasets: fiches à publier, par exemple comparateur (vide : toutes).
         perimetres: périmètres à publier : mel et/ou le code d'une commune volontaire
-            (vide : tous).
+            (vide : ceux de catalog/publication.yaml contenus dans le territoire du
+            dernier rafraîchissement, la MEL par défaut).
         force: republier fichiers et métadonnées même s'ils n'ont pas changé.
         outcomes: résultats des contrôles qualité de ce rafraîchissement (vide : recalculés).
     """
@@ -56,6 +63,8 @@ def publish(
             if outcomes is None:
                 outcomes = check_quality(settings.warehouse, catalog.published_keys()).outcomes
             waiting = marts_awaiting_data(settings.warehouse)
+            if not perimetres:
+                perimetres = perimeters_in_territory(settings.warehouse, catalog)
             chosen = [f for f in catalog.fiches if not datasets or f.name in datasets]
             run = PublicationRun(catalog, environment, registry, settings, outcomes, dry_run, force)
             plans = [
@@ -63,7 +72,7 @@ def publish(
                 for fiche in chosen
                 if fiche.mart not in waiting
                 for code in fiche.perimetres
-                if not perimetres or code in perimetres
+                if code in perimetres
             ]
         report = PublicationReport(
             env=env,

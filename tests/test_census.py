@@ -151,6 +151,8 @@ def test_every_registered_millesime_is_loaded_and_prefixes_follow_the_year(censu
         ("insee_evol_struct_pop", 2022),
         ("insee_familles", 2021),
         ("insee_familles", 2022),
+        ("insee_filosofi", 2019),
+        ("insee_filosofi", 2021),
         ("insee_logement", 2021),
         ("insee_logement", 2022),
         ("insee_populations_legales", 2023),

@@ -230,7 +230,7 @@ def test_a_failed_critical_mart_is_kept_back_and_the_others_go_on(refreshed, mir
     assert evolution[2] == "warning" and f"59522 Sailly-lez-Lannoy : {growth}" in evolution[3]
     assert query(
         warehouse, f"select count(distinct mart) from meta.validations where run_id = '{run_id}'"
-    ) == [(9,)]
+    ) == [(10,)]
     assert query(
         warehouse,
         f"select mart, decision from meta.decisions_qualite where run_id = '{run_id}' "
@@ -424,12 +424,59 @@ def test_a_millesime_not_yet_published_is_refused_even_on_http_304(refreshed, mi
     assert "telecharger-insee_comparateur-2023" in task_runs(state)
 
 
-def test_geo_api_serves_only_the_current_cog(workspace):
+def test_a_cog_year_with_no_address_fails_in_french_and_changes_nothing(refreshed):
+    warehouse, _ = paths(refreshed)
+    before = snapshot(warehouse)
     state = yearly_refresh(cog=2019, return_state=True)
     assert state.is_failed()
     with pytest.raises(ConfigurationError) as error:
         state.result()
-    assert "COG en vigueur" in error.value.message
+    assert "aucune adresse connue pour le COG 2019 de la source cog_communes" in error.value.message
+    assert "« 2019: <adresse> »" in error.value.message
+    assert snapshot(warehouse) == before
+
+
+def test_an_older_cog_is_built_from_its_own_reference(workspace):
+    summary = yearly_refresh(cog=2024, sources=["insee_comparateur"])
+    warehouse, _ = paths(workspace)
+    assert summary.cog == 2024 and summary.mel_count == 95
+    # COG 2024: Bermeries and Amfroipret are still two communes; the RP 2022 file
+    # (geography 2025) gives one figure for L'Orée de Mormal, which cannot be split.
+    assert query(
+        warehouse,
+        "select code_commune, nom_commune, type_commune from marts.communes "
+        "where code_commune in ('59006', '59070') order by 1",
+    ) == [("59006", "Amfroipret", "commune-actuelle"), ("59070", "Bermeries", "commune-actuelle")]
+    assert query(warehouse, "select cog, territoire from ref.execution") == [(2024, "200093201")]
+
+
+def test_another_epci_as_territory_exports_its_communes_and_checks_its_count(workspace):
+    # CC Pévèle-Carembault (200041960), a neighbour of the MEL, from the same files.
+    summary = yearly_refresh(territoire="200041960", sources=["insee_comparateur"])
+    warehouse, data = paths(workspace)
+    [(members, official)] = query(
+        warehouse,
+        "select nombre_communes, nombre_membres_officiel from marts.epci "
+        "where code_epci = '200041960'",
+    )
+    assert members == official == 38
+    with (data / "outputs" / "communes.csv").open(encoding="utf-8") as f:
+        rows = list(csv.DictReader(f))
+    assert len(rows) == 38 and {r["code_epci"] for r in rows} == {"200041960"}
+    with (data / "outputs" / "epci.csv").open(encoding="utf-8") as f:
+        assert [r["code_epci"] for r in csv.DictReader(f)] == ["200041960"]
+    assert "CC Pévèle-Carembault (200041960) : 38 commune(s)" in summary.territoire
+    assert summary.mel_count == 95  # the client's flag stays the MEL, checked nationally
+    # the MEL's perimeters are not in this territory: nothing to publish by default
+    assert summary.publication.datasets == []
+
+
+def test_an_unknown_territory_is_refused_in_french(workspace):
+    state = yearly_refresh(territoire="123456789", return_state=True)
+    assert state.is_failed()
+    with pytest.raises(ConfigurationError) as error:
+        state.result()
+    assert "territoire « 123456789 » inconnu du COG 2026" in error.value.message
 
 
 def test_a_second_refresh_at_the_same_time_is_refused(refreshed):
@@ -462,7 +509,7 @@ def test_non_mel_communes_stay_in_the_mart_but_not_in_the_mel_export(workspace, 
 
 def test_communes_that_do_not_add_up_to_their_epci_block_the_epci_mart(workspace, mirror_dir):
     # As if the EPCI file carried the populations of another millésime than the census.
-    served = mirror_dir / "unpkg.com/@etalab/decoupage-administratif/data/epci.json"
+    served = mirror_dir / COG_EPCI.format(version="6.0.0")
     epcis = json.loads(served.read_text(encoding="utf-8"))
     mel = next(epci for epci in epcis if epci["code"] == "200093201")
     mel["populationMunicipale"] -= 1500
@@ -474,6 +521,8 @@ def test_communes_that_do_not_add_up_to_their_epci_block_the_epci_mart(workspace
     assert "1 mart(s) bloqué(s)" in state.message and "- epci :" in state.message
     assert "ecart_population est compris entre -1 et 1" in state.message
     warehouse, data = paths(workspace)
-    assert query(warehouse, "select ecart_population from rejets.epci") == [(1500.0,)]
+    assert query(
+        warehouse, "select ecart_population from rejets.epci where code_epci = '200093201'"
+    ) == [(1500.0,)]
     assert not (data / "outputs" / "epci.csv").exists()
     assert (data / "outputs" / "population.csv").exists()

@@ -92,6 +92,20 @@ class Catalog:
         return {fiche.mart: fiche.cle for fiche in self.fiches}
 
 
+def _perimetre(code: str, entry: dict) -> Perimetre:
+    """An EPCI (`epci: <SIREN>`) or a commune (`commune: <code INSEE>`): its rows are those
+    of its communes in the marts, its zone that of data.gouv.fr."""
+    kind = "epci" if "epci" in entry else "commune"
+    value = str(entry[kind])
+    return Perimetre(
+        code=code,
+        nom=entry["nom"],
+        colonne=f"code_{kind}",
+        valeur=value,
+        zones=list(entry.get("zones") or [f"fr:{kind}:{value}"]),
+    )
+
+
 def load_catalog(folder: Path | None = None) -> Catalog:
     folder = folder or catalog_dir()
     config_path = folder / "publication.yaml"
@@ -102,14 +116,7 @@ def load_catalog(folder: Path | None = None) -> Catalog:
             for name, entry in config["environnements"].items()
         }
         perimetres = {
-            str(code): Perimetre(
-                code=str(code),
-                nom=entry["nom"],
-                colonne=entry["filtre"]["colonne"],
-                valeur=entry["filtre"]["valeur"],
-                zones=list(entry["zones"]),
-            )
-            for code, entry in config["perimetres"].items()
+            str(code): _perimetre(str(code), entry) for code, entry in config["perimetres"].items()
         }
     except (KeyError, TypeError) as error:
         raise ConfigurationError(

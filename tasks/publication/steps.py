@@ -7,12 +7,13 @@ import datetime as dt
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import duckdb
 from prefect import get_run_logger
 from prefect.runtime import task_run
 
 from tasks.core.errors import ConfigurationError
 from tasks.core.settings import Settings
-from tasks.core.sql import read_sql
+from tasks.core.sql import quote_ident, read_sql
 from tasks.core.steps import step
 from tasks.core.warehouse import connect
 from tasks.publication import reconcile
@@ -57,6 +58,22 @@ class PublicationRun:
     @property
     def folder(self) -> Path:
         return self.settings.outputs_dir / "publication" / self.environment.name
+
+
+def perimeters_in_territory(warehouse: Path, catalog: Catalog) -> list[str]:
+    """The perimeters whose communes all lie in the run's territory (ref.execution): the
+    MEL and Sailly-lez-Lannoy for the MEL, Sailly-lez-Lannoy alone for Sailly-lez-Lannoy."""
+    with duckdb.connect(str(warehouse), read_only=True) as conn:
+        inside = []
+        for code, perimetre in catalog.perimetres.items():
+            [(every,)] = conn.execute(
+                "select bool_and(dans_territoire) from intermediate.int_communes "
+                f"where type_commune = 'commune-actuelle' and {quote_ident(perimetre.colonne)} = ?",
+                [perimetre.valeur],
+            ).fetchall()
+            if every:
+                inside.append(code)
+    return inside
 
 
 def _publish_name() -> str:

@@ -6,7 +6,9 @@
 -- A code followed event by event ends on one commune (fusion, commune nouvelle, change of
 -- code: its figures add up there), or on several (a rétablissement, or a fusion undone):
 -- then its figures cannot be apportioned, never guessed: `repartissable` is false and
--- `regle` says why. A code with no event between G and C keeps its code (no row here).
+-- `regle` says why. A code with no event between G and C keeps its code (no row here),
+-- unless it is a commune déléguée or associée of C (a file whose geography is a little
+-- older than declared): then it goes to its commune de rattachement, as INSEE does.
 with recursive execution as (
     select cog from ref.execution
 ),
@@ -117,7 +119,7 @@ partages as (
     group by all
 ),
 
-final as (
+suivies as (
     select
         arrivees.geographie,
         arrivees.code_origine,
@@ -135,6 +137,36 @@ final as (
     from arrivees
     inner join partages using (geographie, code_origine)
     cross join execution
+),
+
+rattachees as (
+    select
+        geographies.geographie,
+        communes.code_commune as code_origine,
+        communes.code_commune_parente as code_commune,
+        true as repartissable,
+        'ancienne commune ' || communes.code_commune || ' ('
+        || replace(communes.type_commune, 'commune-', '') || ' au COG ' || communes.millesime_cog
+        || ') rattachée à ' || communes.code_commune_parente as regle
+    from intermediate.int_communes as communes
+    cross join geographies
+    where communes.type_commune in ('commune-deleguee', 'commune-associee')
+        and communes.code_commune <> communes.code_commune_parente
+        and communes.code_commune not in (
+            select code_commune from intermediate.int_communes
+            where type_commune = 'commune-actuelle'
+        )
+        and not exists (
+            select 1 from suivies
+            where suivies.geographie = geographies.geographie
+            and suivies.code_origine = communes.code_commune
+        )
+),
+
+final as (
+    select * from suivies
+    union all
+    select * from rattachees
 )
 
 select * from final

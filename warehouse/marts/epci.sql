@@ -7,7 +7,8 @@
 --     `millesime_population`);
 --   population_communes: the sum of its communes' census population of that same
 --     millésime (marts.population), NULL when that millésime is not in the warehouse;
---   ecart_population: population_communes − population_municipale (0 expected).
+--   ecart_population: population_communes − population_municipale (0 expected), only
+--     when every member commune has that population (NULL otherwise: not comparable).
 with epci as (
     select distinct
         millesime_cog,
@@ -59,8 +60,10 @@ final as (
         epci.population_totale,
         recensement.population_communes,
         recensement.communes_renseignees,
-        round(recensement.population_communes - epci.population_municipale, 3)
-            as ecart_population
+        case
+            when recensement.communes_renseignees = membres.nombre_communes
+                then round(recensement.population_communes - epci.population_municipale, 3)
+        end as ecart_population
     from epci
     left join membres using (code_epci)
     left join recensement

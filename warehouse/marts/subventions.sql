@@ -1,6 +1,6 @@
 -- Subsidies to associations, one row per subsidy, the 16 SCDL subventions 2.1.1 columns
 -- in the schema's order, then the columns the publication uses without publishing them
--- (fiche `colonnes_internes`): the commune, its MEL membership, the year, and the parts
+-- (fiche `colonnes_internes`): the commune, its EPCI and MEL membership, the year, and the parts
 -- of the SCDL file name (AAAAMMJJ_<SIREN attribuant>_<nom>.csv). AAAAMMJJ is the date of
 -- the commune's latest decision: the data's own date, so that an unchanged file keeps
 -- its name from one run to the next.
@@ -9,7 +9,7 @@ with subventions as (
 ),
 
 communes as (
-    select code_commune, is_mel from intermediate.int_communes
+    select code_commune, code_epci, is_mel from intermediate.int_communes
     where type_commune = 'commune-actuelle'
 ),
 
@@ -32,6 +32,7 @@ final as (
         s."pourcentageSubvention",
         s."dispositifAide",
         s.code_commune,
+        c.code_epci,
         coalesce(c.is_mel, false) as is_mel,
         s.annee,
         strftime(

@@ -48,7 +48,7 @@ def test_refresh_prints_a_french_summary_then_sql_reads_the_warehouse(tmp_path):
     assert "insee_comparateur, millésime 2022 : téléchargé" in done.stdout
     shown = done.stdout.replace(str(tmp_path) + "/", "")
     for mart in ("population", "familles", "logement"):
-        assert f"data/outputs/{mart}.csv (95 lignes, périmètre de la MEL)" in shown
+        assert f"data/outputs/{mart}.csv (95 lignes, territoire)" in shown
     assert "data/outputs/comparateur.csv (2\u202f945 lignes" in shown
     assert "serie_historique : vide ; parmi les sources qu'il lit, jamais chargées" in shown
 

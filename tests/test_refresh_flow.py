@@ -241,6 +241,7 @@ def test_a_failed_critical_mart_is_kept_back_and_the_others_go_on(refreshed, mir
         ("comparateur", "bloqué"),
         ("epci", "validé"),
         ("familles", "validé"),
+        ("filosofi", "validé"),
         ("logement", "validé"),
         ("observatoire", "validé"),
         ("population", "validé"),

@@ -73,7 +73,7 @@ def fetch(
     if source.discovery or source.urls_by_millesime:
         fetched = [
             _fetch_discovered(client, store, source, found)
-            for found in _millesimes_to_load(source, catalogues, millesimes.recensement)
+            for found in _millesimes_to_load(source, catalogues, _census_year(source, millesimes))
         ]
         return fetched + _imported(store, source, millesimes, fetched)
     if source.millesime.kind == "serie":  # the newest year in the data, whatever asked
@@ -89,12 +89,18 @@ def fetch(
     return fetched + _imported(store, source, millesimes, fetched)
 
 
+def _census_year(source: Source, millesimes: Millesimes) -> int | None:
+    """--millesime is a census year: a source of another series (Filosofi, `fiscal`)
+    always loads its newest millésime and those the registry lists."""
+    return millesimes.recensement if source.millesime.kind == "recensement" else None
+
+
 def _imported(
     store: RawStore, source: Source, millesimes: Millesimes, fetched: list[Fetched]
 ) -> list[Fetched]:
     """Files the officer imported (`opendata-mel importer`), for the millésimes not
     downloaded in this run: a past millésime no longer online stays in the warehouse."""
-    if millesimes.recensement is not None:
+    if _census_year(source, millesimes) is not None:
         return []
     skip = {item.raw.millesime for item in fetched if item.raw}
     return [

@@ -30,7 +30,7 @@ def import_file(store: RawStore, source: Source, path: Path, millesime: int) -> 
             where=where,
             action="donnez le chemin du fichier tel que l'INSEE l'a publié (zip compris)",
         )
-    if source.millesime.kind != "recensement":
+    if source.millesime.kind not in {"recensement", "fiscal"}:
         raise ConfigurationError(
             f"la source {source.id} ne s'importe pas : seuls les fichiers d'un millésime "
             "du recensement (comparateur, base-cc, Filosofi) s'importent",

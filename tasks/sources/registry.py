@@ -102,9 +102,10 @@ class ValuesDetection:
 
 @dataclass(frozen=True)
 class Millesime:
-    """`cog`, `recensement`, `serie` (a series: the newest year in the data, never the
-    census year asked for) or `extraction` (the year of the download: each value
-    carries its own year, or none)."""
+    """`cog`, `recensement`, `fiscal` (Filosofi: a yearly file read like a census file,
+    whose year is not the census year asked for), `serie` (a series: the newest year in
+    the data, never the census year asked for) or `extraction` (the year of the
+    download: each value carries its own year, or none)."""
 
     kind: str
     default: str | None = None

@@ -74,7 +74,7 @@ def test_refresh_prints_a_french_summary_then_sql_reads_the_warehouse(tmp_path):
     answer = run(
         "sql",
         "select nombre_communes, population_municipale, population_communes, ecart_population "
-        "from marts.epci",
+        "from marts.epci where is_mel",
         tmp_path=tmp_path,
     )
     assert re.search(r"│\s+95 │\s+1194040\.0 │\s+1194040\.0 │\s+0\.0 │", answer.stdout)

@@ -104,6 +104,24 @@ def open_gate(run_id: str | None = None, docs_folder: Path | None = None) -> Gat
     return Gate(context, context.data_sources.add_pandas("marts"), validation, docs_folder)
 
 
+def _frame(conn: duckdb.DuckDBPyConnection, mart: str) -> pd.DataFrame:
+    """The mart as a pandas frame for GX, its text columns as categories: a national
+    long mart (the comparateur of France, 1.1 million rows) repeats the same few texts,
+    which as Python strings would take ~1 GB. Read through Arrow, never as objects."""
+    relation = conn.table(f"marts.{quote_ident(mart)}")
+    # decimals as floats, as DuckDB's own pandas conversion gives them
+    columns = ", ".join(
+        f"{quote_ident(name)}::double as {quote_ident(name)}"
+        if str(kind).startswith("DECIMAL")
+        else quote_ident(name)
+        for name, kind in zip(relation.columns, relation.types, strict=True)
+    )
+    table = relation.project(columns).arrow()
+    if hasattr(table, "read_all"):  # a record batch reader (DuckDB 2.0)
+        table = table.read_all()
+    return table.to_pandas(strings_to_categorical=True)
+
+
 def check_mart(
     gate: Gate,
     conn: duckdb.DuckDBPyConnection,
@@ -112,7 +130,7 @@ def check_mart(
 ) -> list[Outcome]:
     """Validate one mart with its suite and the common checks; its outcomes join the
     gate's validation, and are returned."""
-    frame = conn.table(f"marts.{quote_ident(suite.mart)}").df()
+    frame = _frame(conn, suite.mart)
     definition = _definition(gate.context, gate.source, suite, frame, published_keys)
     result = definition.run(
         batch_parameters={"dataframe": frame},

@@ -13,7 +13,8 @@ final as (
             when coalesce(passage.repartissable, true)
                 then caf_code_commune(type_code, typed.code_origine, passage.code_commune)
         end as code_commune,
-        passage.regle as regle_passage
+        passage.regle as regle_passage,
+        geographies.geographie as geographie_source
     from typed
     left join ref.geographies as geographies
         on geographies.source_id = 'caf_rsa_types' and typed.millesime_export = geographies.millesime

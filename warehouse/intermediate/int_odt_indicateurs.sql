@@ -12,7 +12,8 @@ final as (
             when coalesce(passage.repartissable, true)
                 then coalesce(passage.code_commune, indicateurs.code_origine)
         end as code_commune,
-        passage.regle as regle_passage
+        passage.regle as regle_passage,
+        geographies.geographie as geographie_source
     from indicateurs
     left join ref.geographies as geographies
         on geographies.source_id = 'odt_indicateurs'

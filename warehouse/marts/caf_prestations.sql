@@ -57,7 +57,8 @@ summed as (
             and coalesce(montant_ppa, 0) % 100 = 0
         ) as arrondis_respectes,
         string_agg(distinct code_origine, ' ' order by code_origine) as codes_origine,
-        any_value(millesime_export) as millesime_export
+        any_value(millesime_export) as millesime_export,
+        max(geographie_source) as geographie_source
     from prestations
     group by annee, code_commune
 ),
@@ -127,7 +128,8 @@ final as (
         round(100 * foyers_af / nullif(menages, 0), 1) as taux_foyers_af,
         arrondis_respectes,
         codes_origine,
-        millesime_export
+        millesime_export,
+        geographie_source
     from joined
     left join communes using (code_commune)
     left join rsa_types using (annee, code_commune)

@@ -64,7 +64,8 @@ final as (
         insee.valeur_insee,
         round(odt.valeur - insee.valeur_insee, 2) as ecart_insee,
         odt.format as format_export,
-        odt.millesime_extraction
+        odt.millesime_extraction,
+        odt.geographie_source
     from odt
     left join communes using (code_commune)
     left join insee

@@ -16,7 +16,6 @@ communes as (
     select * from intermediate.int_communes where type_commune = 'commune-actuelle'
 ),
 
-
 pivoted as (
     select
         millesime,
@@ -31,7 +30,8 @@ pivoted as (
         max(valeur) filter (where variable = 'residences_principales') as residences_principales,
         max(valeur) filter (where variable = 'residences_secondaires') as residences_secondaires,
         max(valeur) filter (where variable = 'logements_vacants') as logements_vacants,
-        raisons_absence_liste(variable, raison_absence) as raisons_absence
+        raisons_absence_liste(variable, raison_absence) as raisons_absence,
+        max(geographie) as geographie_source
     from valeurs
     group by millesime, annee, code_commune
 ),
@@ -74,7 +74,8 @@ final as (
             / nullif((population + population_precedente) / 2, 0),
             2
         ) as taux_mortalite,
-        raisons_absence
+        raisons_absence,
+        geographie_source
     from periods
     left join communes using (code_commune)
 )

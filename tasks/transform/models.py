@@ -75,7 +75,7 @@ def build(conn: duckdb.DuckDBPyConnection, models: list[Model]) -> dict[str, int
                 action="si une colonne manque, la source a changé de structure : vérifiez "
                 "warehouse/sources.yaml et le modèle",
             ) from error
-        counts[model.table] = conn.execute(f"select count(*) from {model.quoted}").fetchone()[0]
+        counts[model.table] = conn.execute(f"select count(*) from {model.quoted}").fetchall()[0][0]
     return counts
 
 

@@ -23,7 +23,20 @@ arrondissements as (
     where type_commune = 'arrondissement-municipal'
 ),
 
-base_cc as (
+-- The files with one row per commune (base-cc, comparateur, Filosofi), by the code of
+-- each column in its millésime's edition (ref.variables, from the registry).
+une_ligne_par_commune as (
+    select source_id, millesime, code_origine, code_indicateur, valeur, raison_absence
+    from staging.stg_insee_base_cc
+    union all
+    select 'insee_comparateur', millesime, code_commune, code_indicateur, valeur, raison_absence
+    from staging.stg_insee_comparateur
+    union all
+    select 'insee_filosofi', millesime, code_origine, code_indicateur, valeur, raison_absence
+    from staging.stg_insee_filosofi
+),
+
+fichiers as (
     select
         valeurs.source_id,
         valeurs.millesime,
@@ -37,50 +50,8 @@ base_cc as (
         valeurs.code_indicateur,
         valeurs.valeur,
         valeurs.raison_absence
-    from staging.stg_insee_base_cc as valeurs
+    from une_ligne_par_commune as valeurs
     inner join variables using (source_id, millesime, code_indicateur)
-),
-
-comparateur as (
-    select
-        'insee_comparateur' as source_id,
-        valeurs.millesime,
-        valeurs.millesime as annee,
-        null::integer as annee_debut_periode,
-        valeurs.code_commune as code_origine,
-        variables.theme,
-        variables.variable,
-        variables.libelle,
-        variables.unite,
-        valeurs.code_indicateur,
-        valeurs.valeur,
-        valeurs.raison_absence
-    from staging.stg_insee_comparateur as valeurs
-    inner join variables
-        on variables.source_id = 'insee_comparateur'
-        and valeurs.millesime = variables.millesime
-        and valeurs.code_indicateur = variables.code_indicateur
-),
-
-filosofi as (
-    select
-        'insee_filosofi' as source_id,
-        valeurs.millesime,
-        valeurs.millesime as annee,
-        null::integer as annee_debut_periode,
-        valeurs.code_origine,
-        variables.theme,
-        variables.variable,
-        variables.libelle,
-        variables.unite,
-        valeurs.code_indicateur,
-        valeurs.valeur,
-        valeurs.raison_absence
-    from staging.stg_insee_filosofi as valeurs
-    inner join variables
-        on variables.source_id = 'insee_filosofi'
-        and valeurs.millesime = variables.millesime
-        and valeurs.code_indicateur = variables.code_indicateur
 ),
 
 serie_historique as (
@@ -118,11 +89,7 @@ populations_legales as (
 ),
 
 unioned as (
-    select * from base_cc
-    union all by name
-    select * from comparateur
-    union all by name
-    select * from filosofi
+    select * from fichiers
     union all by name
     select * from populations_legales
     union all by name

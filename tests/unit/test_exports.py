@@ -9,8 +9,10 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from tasks.core.errors import ConfigurationError
+from tasks.sources import load
 from tasks.transform import exports
-from tests.unit.conftest import mel_members, scalar
+from tests.unit.conftest import build_models, mel_members, scalar
 
 MARTS = ["communes", "population"]
 
@@ -86,3 +88,24 @@ def test_a_commit_replaces_the_previous_file(served, folder):
     [again] = exports.commit(exports.stage(served, ["communes"], folder))
     codes = [r["code_commune"] for r in read_csv(again.path)]
     assert "59350" not in codes and again.rows == len(codes)
+
+
+def test_a_commune_as_territory_exports_its_rows_and_its_epci(served, folder, registry):
+    # the territory is a run parameter: the warehouse keeps France, the files follow it
+    load.record_execution(served, registry, "59522", 2026)
+    build_models(served, "int_communes")
+    committed = exports.commit(exports.stage(served, [*MARTS, "epci"], folder))
+    by_mart = {e.mart: read_csv(e.path) for e in committed}
+    assert [r["code_commune"] for r in by_mart["communes"]] == ["59522"]
+    assert [r["code_commune"] for r in by_mart["population"]] == ["59522"]
+    assert [r["code_epci"] for r in by_mart["epci"]] == ["200093201"]
+    assert by_mart["communes"][0]["dans_territoire"] == "true"
+
+
+def test_an_unknown_territory_is_refused_in_french(served, registry):
+    with pytest.raises(ConfigurationError) as error:
+        load.record_execution(served, registry, "00000", 2026)
+    assert "territoire « 00000 » inconnu du COG 2026" in error.value.message
+    with pytest.raises(ConfigurationError) as error:
+        load.record_execution(served, registry, None, 2023)
+    assert "le référentiel national du COG 2023 n'est pas dans l'entrepôt" in error.value.message

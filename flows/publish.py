@@ -86,6 +86,7 @@ def publish(
             ),
             datasets=plans,
             waiting=[fiche.name for fiche in chosen if fiche.mart in waiting],
+            perimetres=perimetres,
         )
         report.write(plan_folder(settings))
         create_markdown_artifact(key=f"plan-publication-{env}", markdown=report.markdown())

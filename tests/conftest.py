@@ -6,6 +6,7 @@ import select
 import shutil
 import subprocess
 import tempfile
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -22,6 +23,10 @@ COMPARATEUR = "www.insee.fr/fr/statistiques/fichier/2521169/base_cc_comparateur_
 COG_COMMUNES = "unpkg.com/@etalab/decoupage-administratif@{version}/data/communes.json"
 COG_EPCI = "unpkg.com/@etalab/decoupage-administratif@{version}/data/epci.json"
 MOUVEMENTS = "www.insee.fr/fr/statistiques/fichier/8740222/cog_ensemble_2026_csv.zip"
+FILOSOFI = (
+    "www.insee.fr/fr/statistiques/fichier/6036902/base-cc-filosofi-2019_CSV.zip",
+    "www.insee.fr/fr/statistiques/fichier/7756729/base-cc-filosofi-2021-geo2024_csv.zip",
+)
 
 
 def pytest_configure(config):
@@ -53,6 +58,15 @@ def pytest_collection_modifyitems(items):
                 item.add_marker(marker)
 
 
+def keep_rows(archive: Path, keep) -> None:
+    """Rewrite the one CSV member of a zip with the lines `keep` accepts (header first)."""
+    with zipfile.ZipFile(archive) as source:
+        [member] = source.infolist()
+        lines = source.read(member).decode("utf-8").splitlines(keepends=True)
+    with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as target:
+        target.writestr(member, "".join(line for line in lines if keep(line)))
+
+
 def copy_tree(source: Path, target: Path) -> Path:
     """A private copy (modification times kept: the mirror serves them as Last-Modified)."""
     shutil.copytree(source, target, copy_function=shutil.copy2)
@@ -64,8 +78,12 @@ def mirror_template(tmp_path_factory) -> Path:
     """The bundled sample mirror completed with SYNTHETIC census, CAF and Observatoire
     files in the real layouts (tests/census_fixtures.py, tests/social_fixtures.py): the
     bundled mirror holds real files only, and none exists offline for them. Built once;
-    never written after."""
+    never written after. Filosofi keeps its real rows of the Nord only (its whole files
+    make 1.9 million values to build at every refresh; they are tested whole on their
+    own: tests/unit/test_geography.py, and the demo refresh of tests/test_site.py)."""
     target = copy_tree(SAMPLES, tmp_path_factory.mktemp("modele") / "mirror")
+    for relative in FILOSOFI:
+        keep_rows(target / relative, lambda line: line.startswith(("CODGEO;", "59")))
     write_census(target)
     write_social(target)
     return target

@@ -470,6 +470,9 @@ def test_another_epci_as_territory_exports_its_communes_and_checks_its_count(wor
     assert summary.mel_count == 95  # the client's flag stays the MEL, checked nationally
     # the MEL's perimeters are not in this territory: nothing to publish by default
     assert summary.publication.datasets == []
+    assert "Aucun périmètre de catalog/publication.yaml dans le territoire" in (
+        summary.publication.text()
+    )
 
 
 def test_an_unknown_territory_is_refused_in_french(workspace):

@@ -20,6 +20,8 @@ class PublicationReport:
     # Fiches whose mart has never had data (e.g. no commune has built its subsidies yet):
     # nothing to publish, nothing blocked.
     waiting: list[str] = field(default_factory=list)
+    # The perimeters published (by default those of the run's territory); none: say why.
+    perimetres: list[str] | None = None
 
     def text(self) -> str:
         mode = "SIMULATION : rien n'est envoyé" if self.dry_run else "publication réelle"
@@ -45,6 +47,12 @@ class PublicationReport:
         )
         if self.waiting:
             lines.append(f"Sans données, rien à publier : {', '.join(self.waiting)}.")
+        if self.perimetres == []:
+            lines.append(
+                "Aucun périmètre de catalog/publication.yaml dans le territoire de l'exécution : "
+                "rien à publier. Pour publier ce territoire, ajoutez-y son entrée (epci: "
+                "<SIREN> ou commune: <code>) et son organisation."
+            )
         lines += [f"Plan écrit dans {path}" for path in self.files]
         return "\n".join(lines)
 

@@ -5,6 +5,7 @@ PYTHON ?= python3
 UV := $(PYTHON) -m uv
 VENV_STAMP := .venv/.installe
 UDATA_STAMP := .venv-udata/.installe
+PACKAGES_STAMP := samples/.paquets-extraits
 
 export PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS ?= 120
 export PREFECT_SERVER_ANALYTICS_ENABLED := false
@@ -12,7 +13,13 @@ export DO_NOT_TRACK := 1
 
 .PHONY: install demo site subventions-demo quality test test-fast lint format mirror publish-demo ui stop clean compose-lint-tool browser
 
-install: $(VENV_STAMP)
+install: $(VENV_STAMP) $(PACKAGES_STAMP)
+
+# The COG packages the sample mirror serves (25 MB of JSON) are extracted from the
+# committed tgz of samples/reference/, not committed themselves (standard library only).
+$(PACKAGES_STAMP): samples/build_mirror.py $(wildcard samples/reference/etalab-decoupage-administratif-*.tgz)
+	$(PYTHON) samples/build_mirror.py --paquets
+	@touch $@
 
 $(VENV_STAMP): pyproject.toml uv.lock
 	@$(UV) --version >/dev/null 2>&1 || $(PYTHON) -m pip install --quiet uv \

@@ -2,13 +2,17 @@
 
 Values are never invented: files are copied, or reshaped into the layout the real
 source serves. Run: `uv run python samples/build_mirror.py`; the result is committed
-and a test checks that it matches this script's output.
+and a test checks that it matches this script's output. The COG package files
+(`unpkg.com/…`, 25 MB) are not committed: `make install` extracts them from the
+committed tgz (`python3 samples/build_mirror.py --paquets`, standard library only).
 """
 
 from __future__ import annotations
 
 import gzip
 import json
+import os
+import sys
 import tarfile
 import zipfile
 from pathlib import Path
@@ -44,9 +48,22 @@ def package_file(version: str, name: str) -> bytes:
 
 
 def write_bytes(relative: str, payload: bytes) -> None:
+    """Write atomically: several test processes may extract the packages at once."""
     target = MIRROR / relative
     target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_bytes(payload)
+    partial = target.with_name(f"{target.name}.{os.getpid()}.partiel")
+    partial.write_bytes(payload)
+    os.replace(partial, target)
+
+
+def write_packages(only_missing: bool = False) -> None:
+    """The package files the mirror serves, extracted from the committed tgz. They are
+    not committed themselves (25 MB): `make install` (and the tests) extract them."""
+    for version in PACKAGES.values():
+        for name in PACKAGE_FILES:
+            relative = UNPKG.format(version=version, name=name)
+            if not (only_missing and (MIRROR / relative).is_file()):
+                write_bytes(relative, package_file(version, name))
 
 
 def write_zip(relative: str, member: str, payload: bytes) -> None:
@@ -59,9 +76,11 @@ def write_zip(relative: str, member: str, payload: bytes) -> None:
 
 
 def main() -> None:
-    for version in PACKAGES.values():
-        for name in PACKAGE_FILES:
-            write_bytes(UNPKG.format(version=version, name=name), package_file(version, name))
+    if sys.argv[1:] == ["--paquets"]:
+        write_packages()
+        print(f"Paquets du COG extraits dans {MIRROR / 'unpkg.com'}")
+        return
+    write_packages()
     mouvements = gzip.decompress((REFERENCE / "mouvements-communes_cog2026.csv.gz").read_bytes())
     write_zip(MOUVEMENTS, "v_mvt_commune_2026.csv", mouvements)
     for relative, (reference, member) in FILOSOFI.items():

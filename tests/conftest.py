@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import select
@@ -39,6 +40,18 @@ def pytest_configure(config):
     os.environ["DO_NOT_TRACK"] = "1"
     os.environ.pop("PREFECT_API_URL", None)
     os.environ.pop("OPENDATA_MIRROR", None)
+    # The COG package files of the mirror are extracted, not committed (make install
+    # does it; a bare `pytest` too).
+    _mirror_builder().write_packages(only_missing=True)
+
+
+def _mirror_builder():
+    spec = importlib.util.spec_from_file_location(
+        "build_mirror", SAMPLES.parent / "build_mirror.py"
+    )
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 # Markers, from the expensive component a test uses (see README « Tests »): a test

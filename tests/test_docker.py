@@ -10,6 +10,7 @@ import subprocess
 import pytest
 import yaml
 
+from tasks.transform.models import LAYERS
 from tests.conftest import ROOT
 
 COMPOSE = ROOT / "docker" / "compose.yaml"
@@ -76,8 +77,8 @@ def test_dockerfile_is_pinned_runs_as_a_user_and_ships_what_the_flows_read():
         "expectations",
         "catalog",
         "deployments",
-        "warehouse/staging",
-        "warehouse/marts",
+        *(f"warehouse/{layer}" for layer in LAYERS),  # every layer of SQL models
     ):
         assert f"COPY {folder} " in text, folder
+    assert "samples/build_mirror.py --paquets" in text  # the mirror's COG packages
     assert "secret" not in text.lower() and "api_key" not in text.lower()

@@ -11,14 +11,16 @@ from tasks.core.errors import ConfigurationError
 from tasks.core.failure import reported_failure
 from tasks.core.settings import Settings
 from tasks.core.warehouse import locked
-from tasks.publication.catalog import load_catalog
+from tasks.publication.catalog import Catalog, load_catalog
 from tasks.publication.plan import PublicationReport
 from tasks.publication.steps import (
     PublicationRun,
     check_api_key,
-    perimeters_in_territory,
+    organisation_groups,
     plan_folder,
+    publish_catalogue,
     publish_dataset,
+    resolve_perimeters,
 )
 from tasks.quality.gate import Outcome
 from tasks.quality.steps import check_quality
@@ -40,7 +42,8 @@ def publish(
     Args:
         env: où publier : demo (bac à sable demo.data.gouv.fr) ou prod (www.data.gouv.fr).
         dry_run: simulation : écrire le plan sans rien envoyer (par défaut).
-        datasets: fiches à publier, par exemple comparateur (vide : toutes).
+        datasets: fiches à publier, par exemple comparateur ou catalogue (vide : toutes,
+            et le catalogue de chaque organisation).
         perimetres: périmètres à publier : mel et/ou le code d'une commune volontaire
             (vide : ceux de catalog/publication.yaml contenus dans le territoire du
             dernier rafraîchissement, la MEL par défaut).
@@ -63,17 +66,22 @@ def publish(
             if outcomes is None:
                 outcomes = check_quality(settings.warehouse, catalog.published_keys()).outcomes
             waiting = marts_awaiting_data(settings.warehouse)
-            if not perimetres:
-                perimetres = perimeters_in_territory(settings.warehouse, catalog)
-            chosen = [f for f in catalog.fiches if not datasets or f.name in datasets]
+            catalog, inside = resolve_perimeters(settings.warehouse, catalog)
+            perimetres = perimetres or inside
+            _check_perimeters(catalog, perimetres)
             run = PublicationRun(catalog, environment, registry, settings, outcomes, dry_run, force)
-            plans = [
-                publish_dataset(run, fiche, code)
-                for fiche in chosen
-                if fiche.mart not in waiting
-                for code in fiche.perimetres
-                if code in perimetres
-            ]
+            chosen = [f for f in catalog.marts() if not datasets or f.name in datasets]
+            plans = []
+            for group in organisation_groups(catalog, perimetres, env):
+                own = [
+                    publish_dataset(run, fiche, code)
+                    for code in group
+                    for fiche in chosen
+                    if fiche.mart not in waiting and fiche.publishes_for(catalog.perimetres[code])
+                ]
+                if catalog.catalogue() and (not datasets or "catalogue" in datasets):
+                    own.append(publish_catalogue(run, group[0], group[1:], own))
+                plans += own
         report = PublicationReport(
             env=env,
             site=environment.nom,
@@ -86,9 +94,21 @@ def publish(
             ),
             datasets=plans,
             waiting=[fiche.name for fiche in chosen if fiche.mart in waiting],
+            perimeter_names={code: catalog.perimetres[code].nom for code in perimetres},
             perimetres=perimetres,
         )
         report.write(plan_folder(settings))
         create_markdown_artifact(key=f"plan-publication-{env}", markdown=report.markdown())
         get_run_logger().info("%s", report.text())
         return report
+
+
+def _check_perimeters(catalog: Catalog, perimetres: list[str]) -> None:
+    unknown = [code for code in perimetres if code not in catalog.perimetres]
+    if unknown:
+        raise ConfigurationError(
+            f"périmètre(s) inconnu(s) : {', '.join(unknown)}",
+            where="catalog/publication.yaml, perimetres",
+            action=f"choisissez parmi : {', '.join(catalog.perimetres)}, ou ajoutez l'entrée "
+            "de la commune ou de l'EPCI",
+        )

@@ -3,10 +3,12 @@ from __future__ import annotations
 import importlib.util
 import json
 import os
+import re
 import select
 import shutil
 import subprocess
 import tempfile
+import unicodedata
 import zipfile
 from pathlib import Path
 
@@ -140,22 +142,28 @@ def prefect_api():
 
 
 UDATA_VENV = ROOT / ".venv-udata"
-UDATA_ZONES = [
-    {
-        "id": "fr:commune:59522",
-        "code": "59522",
-        "level": "fr:commune",
-        "name": "Sailly-lez-Lannoy",
-        "slug": "sailly-lez-lannoy",
-    },
-    {
-        "id": "fr:epci:200093201",
-        "code": "200093201",
-        "level": "fr:epci",
-        "name": "Métropole Européenne de Lille",
-        "slug": "metropole-europeenne-de-lille",
-    },
-]
+# The perimeters of each publishing test: the MEL and two of its communes.
+UDATA_PERIMETRES = ["mel", "59522", "59009"]
+UDATA_POOL = 48  # sets of organisations: one per publishing test, with room for new tests
+
+
+def udata_seed() -> dict:
+    """What the test udata is seeded with: the zones of the MEL and of its 95 communes
+    (real codes and names, COG 2026 package), one organisation per perimeter for each
+    test, and one organisation for each of the 95 communes (publishing many at once)."""
+    path = SAMPLES / COG_EPCI.format(version="6.0.0")
+    epcis = json.loads(path.read_text(encoding="utf-8"))
+    mel = next(epci for epci in epcis if epci["code"] == "200093201")
+    zones = [_zone("fr:epci", mel["code"], mel["nom"])]
+    zones += [_zone("fr:commune", m["code"], m["nom"]) for m in mel["membres"]]
+    members = sorted(m["code"] for m in mel["membres"])
+    return {"zones": zones, "pool": UDATA_POOL, "perimetres": UDATA_PERIMETRES, "bulk": members}
+
+
+def _zone(level: str, code: str, name: str) -> dict:
+    ascii_name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
+    slug = re.sub(r"[^a-z0-9]+", "-", ascii_name.lower()).strip("-")
+    return {"id": f"{level}:{code}", "code": code, "level": level, "name": name, "slug": slug}
 
 
 def _udata_python() -> Path:
@@ -187,8 +195,8 @@ def _udata_python() -> Path:
 def udata_server(tmp_path_factory):
     """A real udata on 127.0.0.1 (own virtualenv, mongomock), seeded for publishing."""
     workdir = tmp_path_factory.mktemp("udata")
-    zones = workdir / "zones.json"
-    zones.write_text(json.dumps(UDATA_ZONES), encoding="utf-8")
+    zones = workdir / "seed.json"
+    zones.write_text(json.dumps(udata_seed()), encoding="utf-8")
     process = subprocess.Popen(
         [
             str(_udata_python()),
@@ -208,6 +216,7 @@ def udata_server(tmp_path_factory):
     info = json.loads(line)
     info["url"] = f"http://127.0.0.1:{info['port']}"
     info["pool"] = iter(info.pop("organisations"))
+    info["bulk_taken"] = False
     yield info
     process.kill()
     process.wait()
@@ -233,6 +242,14 @@ def full_run(refreshed_template):
     """The session's complete refresh: its summary and its warehouse, read only."""
     summary, root = refreshed_template
     return summary, root / "entrepot" / "opendata.duckdb"
+
+
+@pytest.fixture(scope="session")
+def gate_outcomes(refreshed_template):
+    """The quality checks of the session's complete refresh: a publication of a private
+    copy of its warehouse is gated by them, as the refresh itself passes them on."""
+    summary, _ = refreshed_template
+    return summary.outcomes
 
 
 @pytest.fixture

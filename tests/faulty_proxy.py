@@ -26,6 +26,7 @@ class Fault:
     after_forwarding: bool = False
     status: int = 502
     headers: dict[str, str] = field(default_factory=dict)
+    skip: int = 0  # matching requests let through before the first failure
 
 
 class FaultyProxy:
@@ -93,6 +94,9 @@ class FaultyProxy:
         with self.lock:
             for fault in self.faults:
                 if fault.times and fault.method == method and re.search(fault.path, path):
+                    if fault.skip:
+                        fault.skip -= 1
+                        continue
                     fault.times -= 1
                     return fault
         return None

@@ -19,27 +19,34 @@ def catalog_copy(tmp_path):
     return target
 
 
-def test_every_fiche_is_complete():
+def test_every_mart_has_a_complete_fiche():
     catalog = load_catalog(ROOT / "catalog")
-    assert {f.name for f in catalog.fiches} == {"communes", "comparateur", "subventions"}
+    marts = {path.stem for path in (ROOT / "warehouse" / "marts").glob("*.sql")}
+    assert {f.mart for f in catalog.marts()} == marts
+    assert catalog.catalogue().name == "catalogue"
     for fiche in catalog.fiches:
-        assert fiche.licence == "lov2" and fiche.frequence == "annual"
-        assert (ROOT / "expectations" / f"{fiche.suite}.json").exists()
-        assert (ROOT / "warehouse" / "marts" / f"{fiche.mart}.sql").exists()
-        assert set(fiche.cle) <= set(fiche.colonnes)
+        assert fiche.licence == "lov2", fiche.name
+        assert fiche.titre.endswith(" — {perimetre}"), fiche.name
+        assert fiche.theme and len(fiche.theme) <= 140
+        assert set(fiche.publie_pour) <= {"epci", "commune"} and fiche.publie_pour
         assert all(3 <= len(tag) <= 96 for tag in fiche.mots_cles)
+        # published for any perimeter: no place name among the tags
+        assert not {"sailly-lez-lannoy", "metropole-europeenne-de-lille"} & set(fiche.mots_cles)
         for section in (
             "## Contenu",
             "## Processus de collecte",
-            "## Sources",
             "## Usages",
             "## Notes légales",
             "## Colonnes",
         ):
             assert section in fiche.description, (fiche.name, section)
         assert all(
-            fiche.dataset_id(p, env) is None for p in fiche.perimetres for env in ("demo", "prod")
+            envs.get(env) is None for envs in fiche.datagouv.values() for env in ("demo", "prod")
         )
+    for fiche in catalog.marts():
+        assert fiche.frequence == "annual"
+        assert (ROOT / "expectations" / f"{fiche.suite}.json").exists()
+        assert "## Sources" in fiche.description
 
 
 def test_a_created_id_is_written_into_the_fiche_keeping_its_comments(catalog_copy):
@@ -54,17 +61,15 @@ def test_a_created_id_is_written_into_the_fiche_keeping_its_comments(catalog_cop
     assert yaml.safe_load(text)["mart"] == "comparateur"
 
 
-def test_a_fiche_for_an_unknown_perimeter_is_refused(catalog_copy):
+def test_a_fiche_for_an_unknown_kind_of_perimeter_is_refused(catalog_copy):
     fiche = catalog_copy / "fiches" / "communes.yaml"
-    fiche.write_text(
-        fiche.read_text(encoding="utf-8").replace(
-            "perimetres: [mel]", "perimetres: [mel, '59999']"
-        ),
-        encoding="utf-8",
-    )
+    text = fiche.read_text(encoding="utf-8")
+    assert "publie_pour: [epci, commune]" in text
+    fiche.write_text(text.replace("publie_pour: [epci, commune]", "publie_pour: [region]"), "utf-8")
     with pytest.raises(ConfigurationError) as error:
         load_catalog(catalog_copy)
-    assert "59999" in error.value.message and "communes.yaml" in error.value.message
+    assert "`publie_pour` attend une liste parmi : epci, commune" in error.value.message
+    assert "communes.yaml" in error.value.message
 
 
 def test_an_unknown_environment_is_refused():

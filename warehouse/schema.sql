@@ -148,6 +148,15 @@ create table if not exists meta.publications (
 alter table meta.publications add column if not exists empreinte_jeu varchar;
 alter table meta.publications add column if not exists empreinte_ressource varchar;
 
+-- The line of each published dataset in its organisation's SCDL data catalogue, as it
+-- was read on the platform after its last publication.
+create table if not exists meta.catalogue (
+    environnement varchar not null,
+    jeu varchar not null,
+    entree json not null,
+    primary key (environnement, jeu)
+);
+
 -- The rows of the last published data file of each dataset, to compute the next changelog.
 create table if not exists meta.instantanes (
     environnement varchar not null,

@@ -84,10 +84,13 @@ def dataset_for(catalog: Catalog, fiche_name: str | None, commune: Commune, env:
     fiche = next((f for f in catalog.fiches if f.name == fiche_name), None)
     if fiche is None:
         return None
-    perimetre = commune.code if commune.code in fiche.perimetres else "mel"
-    if perimetre not in fiche.perimetres:
+    own = catalog.perimetres.get(commune.code)
+    perimetre = commune.code if own and fiche.publishes_for(own) else "mel"
+    if perimetre not in catalog.perimetres or not fiche.publishes_for(
+        catalog.perimetres[perimetre]
+    ):
         return None
-    titre = fiche.titre.format(perimetre=catalog.perimetres[perimetre].nom)
+    titre = fiche.titre.format(perimetre=catalog.perimetres[perimetre].nom or commune.nom)
     dataset_id = fiche.dataset_id(perimetre, env)
     if not dataset_id:
         return Dataset(titre, None)

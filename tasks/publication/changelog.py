@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import math
+import re
 from collections import Counter
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -36,6 +37,12 @@ class Changes:
     changed: int = 0
     by_column: Counter = field(default_factory=Counter)
     examples: list[str] = field(default_factory=list)
+
+    @property
+    def revises(self) -> bool:
+        """Rows already published are changed or removed, or what was published is not
+        known (no snapshot): the previous file must be kept before it is replaced."""
+        return self.first or bool(self.removed or self.changed)
 
     @property
     def empty(self) -> bool:
@@ -88,6 +95,11 @@ def journal(previous_journal: str, new_entry: str) -> str:
     """The resource's changelog: the new entry first, the last ten kept."""
     entries = [line for line in previous_journal.splitlines() if line.startswith("- ")]
     return "\n".join([HEADING, "", *[new_entry, *entries][:KEEP_ENTRIES]])
+
+
+def dates(journal: str) -> list[str]:
+    """The dates of a journal's entries, newest first."""
+    return re.findall(r"^- \*\*(\d{4}-\d{2}-\d{2})\*\*", journal, flags=re.MULTILINE)
 
 
 def journal_of(description: str) -> str:

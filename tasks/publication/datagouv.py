@@ -33,12 +33,21 @@ UPLOAD_TIMEOUT = 120.0
 
 
 class DataGouvClient:
-    def __init__(self, api: str, api_key: str | None, *, policy: RetryPolicy | None = None):
+    def __init__(
+        self,
+        api: str,
+        api_key: str | None,
+        *,
+        policy: RetryPolicy | None = None,
+        rate: float | None = None,
+    ):
         self.api = api.rstrip("/")
         policy = policy or RetryPolicy()
         self.policy = dataclasses.replace(policy, timeout=max(policy.timeout, UPLOAD_TIMEOUT))
         headers = {"X-API-KEY": api_key} if api_key else {}
-        self.transport = Transport(self.policy, headers=headers)
+        self.transport = Transport(self.policy, headers=headers, rate=rate)
+        # Published files may be served by another host: never send them the key.
+        self.files = Transport(self.policy)
 
     # Datasets -------------------------------------------------------------------------
     def dataset(self, dataset_id: str) -> dict | None:
@@ -90,6 +99,22 @@ class DataGouvClient:
         return self._call(
             "PUT", f"/datasets/{dataset_id}/resources/{resource_id}/", json=payload, retry=True
         )
+
+    def download(self, url: str) -> bytes:
+        """A published file, as stored by the platform."""
+        try:
+            response = self.files.request("GET", url)
+        except GaveUp as gave_up:
+            error = TransientPublicationError(
+                f"téléchargement de {url} : {gave_up.message}",
+                where=url,
+                action="relancez la publication plus tard : rien n'a été remplacé",
+            )
+            error.wait = gave_up.announced
+            raise error from None
+        if response.status_code >= 400:
+            raise _refused("GET", url, response)
+        return response.content
 
     # Transport ------------------------------------------------------------------------
     def _call(self, method: str, path: str, *, retry: bool, **kwargs: Any) -> dict:

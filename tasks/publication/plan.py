@@ -6,7 +6,7 @@ import json
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from tasks.publication.reconcile import BLOCKED, DatasetPlan
+from tasks.publication.reconcile import BLOCKED, INCOMPLETE, NO_DATA, DatasetPlan
 
 
 @dataclass
@@ -22,6 +22,7 @@ class PublicationReport:
     waiting: list[str] = field(default_factory=list)
     # The perimeters published (by default those of the run's territory); none: say why.
     perimetres: list[str] | None = None
+    perimeter_names: dict[str, str | None] = field(default_factory=dict)
 
     def text(self) -> str:
         mode = "SIMULATION : rien n'est envoyé" if self.dry_run else "publication réelle"
@@ -29,22 +30,15 @@ class PublicationReport:
             f"Publication sur {self.site} ({self.env}) — {mode}",
             f"Comparaison avec : {self.baseline}",
         ]
-        for plan in self.datasets:
-            where = f" [{plan.dataset_id}]" if plan.dataset_id else ""
-            lines.append(f"  - {plan.key}{where} « {plan.title} » : {_verdict(plan.action)}")
-            if plan.reason:
-                lines.append(f"      raison : {plan.reason}")
-            for resource in plan.resources:
-                line = f"      · {resource.filename} : {resource.action}"
-                if resource.changes:
-                    line += f" — {resource.changes}"
-                lines.append(line)
-        touched = sum(plan.touched for plan in self.datasets)
-        blocked = sum(plan.action == BLOCKED for plan in self.datasets)
-        lines.append(
-            f"Bilan : {touched} jeu(x) à créer ou modifier, "
-            f"{len(self.datasets) - touched - blocked} inchangé(s), {blocked} bloqué(s)."
-        )
+        for organisation, perimetres in self.groups():
+            lines.append(f"Organisation {organisation or 'non déclarée'} :")
+            for code, plans in perimetres:
+                lines.append(f"  Périmètre {code} — {self.perimeter_names.get(code) or code} :")
+                lines += self._dataset_lines([p for p in plans if p.action != NO_DATA])
+                empty = sorted({p.key.split("/")[0] for p in plans if p.action == NO_DATA})
+                if empty:
+                    lines.append(f"    sans lignes pour ce périmètre : {', '.join(empty)}")
+        lines.append(self.summary())
         if self.waiting:
             lines.append(f"Sans données, rien à publier : {', '.join(self.waiting)}.")
         if self.perimetres == []:
@@ -55,6 +49,44 @@ class PublicationReport:
             )
         lines += [f"Plan écrit dans {path}" for path in self.files]
         return "\n".join(lines)
+
+    def summary(self) -> str:
+        """The plan in one line: what changes, what does not, what is held back."""
+        shown = [p for p in self.datasets if p.action != NO_DATA]
+        touched = sum(p.touched for p in shown)
+        blocked = sum(p.action == BLOCKED for p in shown)
+        incomplete = sum(p.action == INCOMPLETE for p in shown)
+        organisations = {p.organisation or f"({p.perimetre})" for p in self.datasets}
+        return (
+            f"Bilan : {len(shown)} jeu(x) pour {len({p.perimetre for p in self.datasets})} "
+            f"périmètre(s) et {len(organisations)} organisation(s) : {touched} à créer ou "
+            f"modifier, {len(shown) - touched - blocked - incomplete} inchangé(s), "
+            f"{blocked} bloqué(s), {incomplete} à compléter ; "
+            f"{sum(p.archives for p in shown)} ancienne(s) version(s) conservée(s)."
+        )
+
+    def groups(self) -> list[tuple[str | None, list[tuple[str, list[DatasetPlan]]]]]:
+        """The plans by organisation, then by perimeter, in the order they were run."""
+        by_organisation: dict[str | None, dict[str, list[DatasetPlan]]] = {}
+        for plan in self.datasets:
+            perimetres = by_organisation.setdefault(plan.organisation, {})
+            perimetres.setdefault(plan.perimetre or "", []).append(plan)
+        return [(org, list(perimetres.items())) for org, perimetres in by_organisation.items()]
+
+    @staticmethod
+    def _dataset_lines(plans: list[DatasetPlan]) -> list[str]:
+        lines = []
+        for plan in plans:
+            where = f" [{plan.dataset_id}]" if plan.dataset_id else ""
+            lines.append(f"    - {plan.key}{where} « {plan.title} » : {_verdict(plan.action)}")
+            if plan.reason:
+                lines.append(f"        raison : {plan.reason}")
+            for resource in plan.resources:
+                line = f"        · {resource.filename} : {resource.action}"
+                if resource.changes:
+                    line += f" — {resource.changes}"
+                lines.append(line)
+        return lines
 
     def markdown(self) -> str:
         return "# Plan de publication\n\n```\n" + self.text() + "\n```\n"

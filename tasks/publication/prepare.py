@@ -8,7 +8,7 @@ import hashlib
 import json
 import re
 import shutil
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import duckdb
@@ -16,13 +16,14 @@ import duckdb
 from tasks.core.errors import ConfigurationError, InvalidData
 from tasks.core.sql import quote_ident
 from tasks.core.text import french_number
-from tasks.publication import changelog
+from tasks.publication import changelog, evidence
 from tasks.publication.catalog import Fiche, Perimetre, catalog_dir
+from tasks.quality.gate import Outcome
 from tasks.sources.registry import Registry
 
 KEY_EXTRA = "opendata-mel:jeu"
 RESOURCE_EXTRA = "opendata-mel:ressource"
-DATA, DICTIONARY = "donnees", "dictionnaire"
+DATA, DICTIONARY, QUALITY = "donnees", "dictionnaire", "controles"
 
 
 @dataclass
@@ -52,12 +53,17 @@ class Resource:
     changes: changelog.Changes | None = None
     base: str = ""  # the description, without its changelog
     entry: str | None = None  # the new changelog entry, when the content changed
+    # The new file changes or removes rows already published (or nobody knows what was
+    # published): the previous file is kept as a resource of its own before the replace.
+    revises: bool = False
+    when: str = ""  # the day of this publication (AAAA-MM-JJ)
 
     def describe(self, previous_journal: str) -> str:
         """The description with its changelog: the new entry (if any) on top of the old."""
-        journal = (
-            changelog.journal(previous_journal, self.entry) if self.entry else previous_journal
-        )
+        entry = self.entry
+        if entry and self.revises and previous_journal:
+            entry += f" ; version précédente conservée : « {archive_title(previous_journal)} »"
+        journal = changelog.journal(previous_journal, entry) if entry else previous_journal
         return f"{self.base}\n\n{journal}".strip()
 
     @property
@@ -67,6 +73,13 @@ class Resource:
     @property
     def content(self) -> bytes:
         return self.path.read_bytes()
+
+
+def archive_title(journal: str) -> str:
+    """« Version du 2026-07-15 (remplacée) »: the date of the replaced file's changelog
+    entry, the newest of the published journal."""
+    dates = changelog.dates(journal)
+    return f"Version du {dates[0]} (remplacée)" if dates else "Version précédente (remplacée)"
 
 
 @dataclass
@@ -79,6 +92,10 @@ class Prepared:
     resources: list[Resource]
     snapshot: dict[str, dict]
     rows: int
+    colonnes: dict[str, str] = field(default_factory=dict)  # published column → description
+
+    def resource(self, key: str) -> Resource:
+        return next(r for r in self.resources if r.key == key)
 
 
 def dataset_key(fiche: Fiche, perimetre: str) -> str:
@@ -95,6 +112,8 @@ class Request:
     registry: Registry
     folder: Path
     today: dt.date
+    outcomes: tuple[Outcome, ...] = ()  # the checks that gate this publication
+    shared_columns: dict[str, str] = field(default_factory=dict)  # catalog/colonnes.yaml
 
     @property
     def key(self) -> str:
@@ -106,17 +125,21 @@ def prepare(
     request: Request,
     records: dict[str, Record],
     previous_rows: dict[str, dict] | None,
+    relation: duckdb.DuckDBPyRelation | None = None,
 ) -> Prepared:
-    """The files and metadata of one dataset, from the warehouse; `records` and
-    `previous_rows` are what was last published, for the changelog."""
+    """The files and metadata of one dataset, from the warehouse (the perimeter's rows of
+    the fiche's mart, or `relation`); `records` and `previous_rows` are what was last
+    published, for the changelog."""
     fiche, perimetre = request.fiche, request.perimetre
-    relation = _relation(conn, fiche, perimetre)
+    if relation is None:
+        relation = perimeter_rows(conn, fiche, perimetre)
+    colonnes = column_descriptions(conn, fiche, relation.columns, request.shared_columns)
     frame = relation.df()
-    data_path = _write_data(relation, frame, request)
-    facts = _facts(conn, request, frame)
+    data_path, remarks = _write_data(relation, frame, request)
+    facts = _facts(conn, request, frame, colonnes)
     rows = changelog.snapshot_rows(frame, fiche.cle)
     data = _data_resource(request, data_path, facts, records.get(DATA), previous_rows, rows)
-    dictionary = _dictionary(fiche, request.folder)
+    dictionary = _dictionary(fiche, colonnes, request.folder)
     dictionary.base = "Nom et description de chaque colonne du fichier de données."
     dictionary.metadata = _resource_metadata(
         DICTIONARY,
@@ -130,37 +153,111 @@ def prepare(
         perimetre=perimetre,
         organisation=request.organisation,
         metadata=_dataset_metadata(request, facts, frame),
-        resources=[data, dictionary],
+        resources=[data, dictionary, _quality(request, remarks, facts)],
         snapshot=rows,
         rows=len(frame),
+        colonnes=colonnes,
     )
 
 
-def _write_data(relation: duckdb.DuckDBPyRelation, frame, request: Request) -> Path:
+def perimeter_rows(
+    conn: duckdb.DuckDBPyConnection, fiche: Fiche, perimetre: Perimetre
+) -> duckdb.DuckDBPyRelation:
+    """The rows of the perimeter in the fiche's mart: those of its communes, or, in a mart
+    of EPCIs, the row of the EPCI of a commune."""
+    columns = conn.table(f"marts.{quote_ident(fiche.mart)}").columns
+    mart = f"marts.{quote_ident(fiche.mart)}"
+    # The filter value is bound as a parameter; the column name comes from the catalogue.
+    if perimetre.colonne in columns:
+        where = f"{quote_ident(perimetre.colonne)} = $valeur"
+    else:
+        where = (
+            "code_epci = (select code_epci from intermediate.int_communes "
+            "where code_commune = $valeur and type_commune = 'commune-actuelle')"
+        )
+    return conn.sql(f"select * from {mart} where {where}", params={"valeur": perimetre.valeur})
+
+
+def column_descriptions(
+    conn: duckdb.DuckDBPyConnection, fiche: Fiche, columns: list[str], shared: dict[str, str]
+) -> dict[str, str]:
+    """The description of every published column, in the file's order: the fiche's own,
+    else the shared one (catalog/colonnes.yaml), else the label of the registry variable
+    of that name in the fiche's sources (ref.variables, newest millésime), else the
+    standard's (the official schema the file follows)."""
+    published = [c for c in columns if c not in fiche.colonnes_internes]
+    variables = _variables(conn, fiche.sources)
+    standard = {f["name"]: _field_text(f) for f in schema_of(fiche).get("fields", [])}
+    found = {}
+    for column in published:
+        for known in (fiche.colonnes, shared, variables, standard):
+            if known.get(column):
+                found[column] = known[column]
+                break
+    missing = [c for c in published if c not in found]
+    extra = [c for c in fiche.colonnes if c not in published]
+    if missing or extra:
+        raise ConfigurationError(
+            "les colonnes décrites dans la fiche ne sont pas celles du mart "
+            f"{fiche.mart} (sans description : {', '.join(missing) or 'aucune'} ; "
+            f"inconnues du mart : {', '.join(extra) or 'aucune'})",
+            where=str(fiche.path),
+            action="décrivez-les sous `colonnes` dans la fiche (ou dans catalog/colonnes.yaml "
+            "si plusieurs marts les partagent), ou retirez celles que le mart n'a plus",
+        )
+    return found
+
+
+def _variables(conn: duckdb.DuckDBPyConnection, sources: list[str]) -> dict[str, str]:
+    if not sources:
+        return {}
+    rows = conn.execute(
+        "select variable, arg_max(libelle, millesime), arg_max(unite, millesime), "
+        "min(list_position($sources, source_id)) as rang from ref.variables "
+        "where variable is not null and list_contains($sources, source_id) "
+        "group by variable, source_id order by rang desc",
+        {"sources": list(sources)},
+    ).fetchall()
+    # The first source of the fiche wins: later rows overwrite earlier ones.
+    return {
+        variable: f"{libelle} ({unite})" if unite else libelle
+        for variable, libelle, unite, _ in rows
+    }
+
+
+def _write_data(
+    relation: duckdb.DuckDBPyRelation, frame, request: Request
+) -> tuple[Path, list[str]]:
     """The perimeter's rows in key order, internal columns left out, checked against the
-    standard the fiche follows."""
+    standard the fiche follows (its remarks returned)."""
     fiche = request.fiche
     path = _data_path(fiche, request.perimetre, frame, request.folder, request.today)
     published = [quote_ident(c) for c in relation.columns if c not in fiche.colonnes_internes]
     relation.order(", ".join(quote_ident(c) for c in fiche.cle)).select(
         ", ".join(published)
     ).write_csv(str(path), header=True)
-    check_schema(fiche, path)
-    return path
+    return path, check_schema(fiche, path)
 
 
-def _facts(conn: duckdb.DuckDBPyConnection, request: Request, frame) -> dict[str, str]:
+def _facts(
+    conn: duckdb.DuckDBPyConnection, request: Request, frame, colonnes: dict[str, str]
+) -> dict[str, str]:
     """What the fiche's texts are filled with: the perimeter, counts, millésimes, sources."""
     fiche = request.fiche
+    years = (
+        sorted(frame[fiche.couverture_temporelle].dropna().unique())
+        if fiche.couverture_temporelle
+        else []
+    )
+    communes = frame["code_commune"].nunique() if "code_commune" in frame else 0
     return {
         "perimetre": request.perimetre.nom,
+        "collectivite": request.perimetre.nom_collectivite,
         "lignes": french_number(len(frame)),
-        "communes": french_number(frame["code_commune"].nunique()),
-        "millesimes": ", ".join(
-            str(v) for v in sorted(frame[fiche.couverture_temporelle].dropna().unique())
-        ),
+        "communes": french_number(communes),
+        "millesimes": ", ".join(str(v) for v in years) or "sans objet",
         "sources": _sources(conn, fiche, request.registry),
-        "colonnes": _columns_table(fiche),
+        "colonnes": _columns_table(colonnes),
     }
 
 
@@ -175,9 +272,11 @@ def _data_resource(
     """The data file, with a changelog entry when its content changed."""
     fiche = request.fiche
     data = Resource(DATA, path, _sha1(path), {}, base=_data_description(facts))
+    data.when = request.today.isoformat()
     if not (prior and prior.sha1 == data.sha1):
         data.changes = changelog.compare(previous_rows, rows)
         data.entry = changelog.entry(request.today.isoformat(), facts["millesimes"], data.changes)
+        data.revises = data.changes.revises
     data.metadata = _resource_metadata(
         DATA,
         # A standard's file name (SCDL) is its title: the platform slugifies stored names.
@@ -190,39 +289,42 @@ def _data_resource(
     return data
 
 
-def check_columns(conn: duckdb.DuckDBPyConnection, fiche: Fiche) -> None:
-    """Every published column is described in the fiche, and only those."""
-    every = conn.table(f"marts.{quote_ident(fiche.mart)}").columns
-    columns = [c for c in every if c not in fiche.colonnes_internes]
-    missing = [c for c in columns if c not in fiche.colonnes]
-    extra = [c for c in fiche.colonnes if c not in columns]
-    if missing or extra:
-        raise ConfigurationError(
-            "les colonnes décrites dans la fiche ne sont pas celles du mart "
-            f"{fiche.mart} (sans description : {', '.join(missing) or 'aucune'} ; "
-            f"inconnues du mart : {', '.join(extra) or 'aucune'})",
-            where=str(fiche.path),
-            action="mettez à jour `colonnes` dans la fiche",
-        )
-
-
-def check_schema(fiche: Fiche, path: Path) -> None:
-    """A file that follows a standard is validated against the official schema kept in
-    catalog/schemas/ before anything is sent: a failing file is never published."""
-    if not fiche.schema:
-        return
-    from tasks.quality.schema.validate import validate
-
+def schema_path(fiche: Fiche) -> Path:
+    """The local copy of the official schema the fiche's file follows."""
     name = f"{fiche.schema['name'].replace('/', '-')}-{fiche.schema['version']}.json"
-    schema_path = catalog_dir() / "schemas" / name
-    if not schema_path.is_file():
+    path = catalog_dir() / "schemas" / name
+    if not path.is_file():
         raise ConfigurationError(
             f"la fiche {fiche.name} suit le schéma {fiche.schema['name']} "
             f"{fiche.schema['version']}, dont la copie locale manque",
-            where=str(schema_path),
+            where=str(path),
             action="ajoutez le schéma officiel (schema.json) sous ce nom",
         )
-    result = validate(path, schema_path)
+    return path
+
+
+def schema_of(fiche: Fiche) -> dict:
+    """The official schema the fiche's file follows ({} when it follows none)."""
+    return json.loads(schema_path(fiche).read_text(encoding="utf-8")) if fiche.schema else {}
+
+
+def _field_text(field_: dict) -> str:
+    """A schema field's title and the first sentence of its description."""
+    description = (field_.get("description") or "").strip()
+    first = re.split(r"(?<=[.!?])\s", description, maxsplit=1)[0]
+    title = field_.get("title") or ""
+    return " : ".join(part for part in (title, first) if part)
+
+
+def check_schema(fiche: Fiche, path: Path) -> list[str]:
+    """A file that follows a standard is validated against the official schema kept in
+    catalog/schemas/ before anything is sent: a failing file is never published. The
+    remarks that do not stop it (warnings) are returned, for the quality evidence."""
+    if not fiche.schema:
+        return []
+    from tasks.quality.schema.validate import validate
+
+    result = validate(path, schema_path(fiche))
     if not result.publiable:
         raise InvalidData(
             f"le fichier préparé pour {fiche.name} n'est pas conforme au schéma "
@@ -231,6 +333,7 @@ def check_schema(fiche: Fiche, path: Path) -> None:
             action="rien n'a été publié : corrigez les données (rapport de la commande "
             "`opendata-mel subventions build`) puis relancez",
         )
+    return result.lines()
 
 
 def _data_path(fiche: Fiche, perimetre: Perimetre, frame, folder: Path, today: dt.date) -> Path:
@@ -257,19 +360,13 @@ def _data_path(fiche: Fiche, perimetre: Perimetre, frame, folder: Path, today: d
     return own / fiche.nom_fichier.format(**values)
 
 
-def _relation(conn: duckdb.DuckDBPyConnection, fiche: Fiche, perimetre: Perimetre):
-    check_columns(conn, fiche)
-    # The filter value is bound as a parameter; the column name comes from the catalogue.
-    return conn.sql(
-        f"select * from marts.{quote_ident(fiche.mart)} "
-        f"where {quote_ident(perimetre.colonne)} = $valeur",
-        params={"valeur": perimetre.valeur},
-    )
-
-
 def _dataset_metadata(request: Request, facts: dict[str, str], frame) -> dict:
     fiche, perimetre, organisation = request.fiche, request.perimetre, request.organisation
-    years = sorted(int(v) for v in frame[fiche.couverture_temporelle].dropna().unique())
+    years = (
+        sorted(int(v) for v in frame[fiche.couverture_temporelle].dropna().unique())
+        if fiche.couverture_temporelle
+        else []
+    )
     metadata = {
         "title": fiche.titre.format(**facts),
         "description": fiche.description.format(**facts).strip(),
@@ -304,17 +401,36 @@ def _data_description(facts: dict) -> str:
     )
 
 
-def _dictionary(fiche: Fiche, folder: Path) -> Resource:
+def _dictionary(fiche: Fiche, colonnes: dict[str, str], folder: Path) -> Resource:
     path = folder / f"{fiche.name}-dictionnaire.csv"
     with path.open("w", encoding="utf-8", newline="") as f:
         writer = csv.writer(f, lineterminator="\n")
         writer.writerow(["colonne", "description"])
-        writer.writerows(fiche.colonnes.items())
+        writer.writerows(colonnes.items())
     return Resource(DICTIONARY, path, _sha1(path), {})
 
 
-def _columns_table(fiche: Fiche) -> str:
-    rows = [f"| `{name}` | {text} |" for name, text in fiche.colonnes.items()]
+def _quality(request: Request, remarks: list[str], facts: dict[str, str]) -> Resource:
+    """The checks that gated this publication, in French, beside the data."""
+    fiche = request.fiche
+    path = request.folder / f"{fiche.name}-{request.perimetre.code}-controles.md"
+    path.write_text(evidence.markdown(fiche, list(request.outcomes), remarks), encoding="utf-8")
+    quality = Resource(QUALITY, path, _sha1(path), {})
+    quality.base = (
+        "Les contrôles de qualité passés par les données avant leur dernière publication : "
+        "règles, résultats et exemples d'écarts."
+    )
+    quality.metadata = _resource_metadata(
+        QUALITY,
+        f"Contrôles de qualité : {fiche.titre.format(**facts)}",
+        quality.base,
+        "documentation",
+    )
+    return quality
+
+
+def _columns_table(colonnes: dict[str, str]) -> str:
+    rows = [f"| `{name}` | {text} |" for name, text in colonnes.items()]
     return "\n".join(["| colonne | description |", "|---|---|", *rows])
 
 

@@ -8,6 +8,7 @@ never sent again, and metadata are sent only when they differ.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import time
@@ -18,11 +19,13 @@ import duckdb
 from tasks.publication import changelog
 from tasks.publication.datagouv import DataGouvClient, PublicationError, TransientPublicationError
 from tasks.publication.prepare import (
+    DATA,
     KEY_EXTRA,
     RESOURCE_EXTRA,
     Prepared,
     Record,
     Resource,
+    archive_title,
     fingerprint,
 )
 
@@ -30,6 +33,10 @@ log = logging.getLogger(__name__)
 
 CREATE, UPDATE, UNCHANGED, BLOCKED = "créer", "mettre à jour les métadonnées", "inchangé", "bloqué"
 UPLOAD, REPLACE, METADATA = "téléverser", "remplacer le fichier", "mettre à jour la description"
+ARCHIVE_REPLACE = "conserver l'ancienne version, puis remplacer le fichier"
+NO_DATA = "sans données"
+INCOMPLETE = "non publié (configuration à compléter)"
+ARCHIVE_OF = "opendata-mel:archive-de"  # on a kept version: the key of the resource it was
 _RETRIES = 3
 
 
@@ -49,12 +56,20 @@ class DatasetPlan:
     dataset_id: str | None = None
     reason: str | None = None
     resources: list[ResourcePlan] = field(default_factory=list)
+    perimetre: str | None = None
+    organisation: str | None = None
+    # Its line in the organisation's SCDL catalogue, once it is published (else None).
+    entree: dict | None = None
 
     @property
     def touched(self) -> bool:
-        return self.action not in {UNCHANGED, BLOCKED} or any(
+        return self.action not in {UNCHANGED, BLOCKED, NO_DATA, INCOMPLETE} or any(
             r.action != UNCHANGED for r in self.resources
         )
+
+    @property
+    def archives(self) -> int:
+        return sum(r.action == ARCHIVE_REPLACE for r in self.resources)
 
 
 # Planning without a key: against what this warehouse last published --------------------
@@ -75,7 +90,7 @@ def plan_from_records(
         if record is None:
             action = UPLOAD
         elif record.sha1 != resource.sha1:
-            action = REPLACE
+            action = ARCHIVE_REPLACE if resource.revises else REPLACE
         elif record.resource_fingerprint != fingerprint(resource.metadata):
             action = METADATA
         else:
@@ -171,23 +186,26 @@ def _reconcile_resource(
     dry_run: bool,
     force: bool = False,
 ) -> ResourcePlan:
-    current = _find_resource(remote, resource, recorded)
+    current = _find_resource(remote, resource.key, resource.filename, recorded)
     if current is not None:
         resource.metadata["id"] = current["id"]
-    same_file = (
-        current is not None and (current.get("checksum") or {}).get("value") == resource.sha1
-    )
+    published_sha1 = ((current or {}).get("checksum") or {}).get("value")
+    same_file = current is not None and published_sha1 == resource.sha1
+    history = ""
     if current is not None:
         # The published description holds the changelog: continue it, and add an entry
         # only when the file really changes (not when this warehouse was rebuilt).
         if same_file:
-            resource.entry, resource.changes = None, None
+            resource.entry, resource.changes, resource.revises = None, None, False
+        elif resource.key == DATA and not (recorded and recorded.sha1 == published_sha1):
+            # Published by someone else, or not what this warehouse remembers: keep it.
+            resource.revises = True
         history = changelog.journal_of(current.get("description") or "")
         resource.metadata["description"] = resource.describe(history)
     if current is None:
         action = UPLOAD
     elif not same_file:
-        action = REPLACE
+        action = ARCHIVE_REPLACE if resource.key == DATA and resource.revises else REPLACE
     elif _resource_differs(current, resource.metadata):
         action = METADATA
     elif force:
@@ -197,8 +215,10 @@ def _reconcile_resource(
     if dry_run:
         return _resource_plan(resource, action)
     if action == UPLOAD:
-        current = _upload(client, remote["id"], resource)
-    elif action == REPLACE:
+        current = _upload(client, remote["id"], resource.key, resource.filename, resource.content)
+    elif action in (REPLACE, ARCHIVE_REPLACE):
+        if action == ARCHIVE_REPLACE:
+            _keep_version(client, remote, current, resource, history)
         current = client.replace_file(
             remote["id"], current["id"], resource.filename, resource.content
         )
@@ -210,19 +230,58 @@ def _reconcile_resource(
     return _resource_plan(resource, action)
 
 
-def _upload(client: DataGouvClient, dataset_id: str, resource: Resource) -> dict:
+def _upload(client: DataGouvClient, dataset_id: str, key: str, filename: str, content: bytes):
     for attempt in range(1, _RETRIES + 1):
         try:
-            return client.upload_new(dataset_id, resource.filename, resource.content)
+            return client.upload_new(dataset_id, filename, content)
         except TransientPublicationError as error:
             # The file may have arrived before the error: adopt it rather than upload twice.
             _pause(client, error, attempt)
-            found = _find_resource(client.dataset(dataset_id) or {}, resource, None)
+            found = _find_resource(client.dataset(dataset_id) or {}, key, filename, None)
             if found is not None:
                 return found
             if attempt == _RETRIES:
                 raise
     raise AssertionError("unreachable")
+
+
+def _keep_version(
+    client: DataGouvClient, remote: dict, current: dict, resource: Resource, history: str
+) -> None:
+    """Keep the published file as a resource of its own before it is replaced: udata
+    deletes a replaced file. Its key holds its sha1, so it is kept once, however often the
+    publication is run again (or resumed after a failure between the two steps)."""
+    sha1 = (current.get("checksum") or {}).get("value") or ""
+    key = f"version-{sha1}"
+    if _find_resource(remote, key, None, None) is not None:
+        return
+    content = client.download(current["url"])
+    if hashlib.sha1(content).hexdigest() != sha1:
+        raise PublicationError(
+            f"le fichier publié de {resource.filename} ne correspond pas à son empreinte "
+            f"({sha1 or 'aucune'}) : il n'est pas remplacé, pour ne rien perdre",
+            where=current.get("url") or remote["id"],
+            action="téléchargez-le et gardez-en une copie, puis relancez la publication",
+        )
+    dates = changelog.dates(history)
+    stem, _, suffix = resource.filename.rpartition(".")
+    filename = f"{stem}-version-{dates[0] if dates else 'precedente'}.{suffix}"
+    kept = _upload(client, remote["id"], key, filename, content)
+    client.update_resource(
+        remote["id"],
+        kept["id"],
+        {
+            **kept,
+            "title": archive_title(history),
+            "description": (
+                f"Fichier de données tel qu'il était publié avant le {resource.when}, conservé "
+                "tel quel : la version suivante modifie ou retire des lignes déjà publiées "
+                "(voir le journal des modifications du fichier de données)."
+            ),
+            "type": "other",
+            "extras": {**(kept.get("extras") or {}), RESOURCE_EXTRA: key, ARCHIVE_OF: resource.key},
+        },
+    )
 
 
 def _pause(client: DataGouvClient, error: TransientPublicationError, attempt: int) -> None:
@@ -233,9 +292,11 @@ def _pause(client: DataGouvClient, error: TransientPublicationError, attempt: in
     time.sleep(client.policy.pause(attempt, error.wait))
 
 
-def _find_resource(remote: dict, resource: Resource, recorded: Record | None) -> dict | None:
+def _find_resource(
+    remote: dict, key: str, filename: str | None, recorded: Record | None
+) -> dict | None:
     resources = remote.get("resources") or []
-    by_key = [r for r in resources if (r.get("extras") or {}).get(RESOURCE_EXTRA) == resource.key]
+    by_key = [r for r in resources if (r.get("extras") or {}).get(RESOURCE_EXTRA) == key]
     if by_key:
         return by_key[0]
     if recorded:
@@ -247,7 +308,9 @@ def _find_resource(remote: dict, resource: Resource, recorded: Record | None) ->
         (
             r
             for r in resources
-            if r.get("title") == resource.filename and RESOURCE_EXTRA not in (r.get("extras") or {})
+            if filename
+            and r.get("title") == filename
+            and RESOURCE_EXTRA not in (r.get("extras") or {})
         ),
         None,
     )

@@ -4,6 +4,7 @@ never passed as a parameter: task parameters are stored and shown by Prefect."""
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -16,11 +17,11 @@ from tasks.core.settings import Settings
 from tasks.core.sql import quote_ident, read_sql
 from tasks.core.steps import step
 from tasks.core.warehouse import connect
-from tasks.publication import reconcile
-from tasks.publication.catalog import Catalog, Environment, Fiche, record_dataset_id
+from tasks.publication import data_catalogue, reconcile
+from tasks.publication.catalog import Catalog, Environment, Fiche, Perimetre, record_dataset_id
 from tasks.publication.datagouv import DataGouvClient
-from tasks.publication.prepare import Request, dataset_key, prepare
-from tasks.publication.reconcile import BLOCKED, DatasetPlan
+from tasks.publication.prepare import Request, dataset_key, perimeter_rows, prepare, schema_of
+from tasks.publication.reconcile import BLOCKED, INCOMPLETE, NO_DATA, DatasetPlan
 from tasks.publication.secrets import api_key
 from tasks.quality.gate import Outcome, blocked_marts
 from tasks.sources.registry import Registry
@@ -60,20 +61,44 @@ class PublicationRun:
         return self.settings.outputs_dir / "publication" / self.environment.name
 
 
-def perimeters_in_territory(warehouse: Path, catalog: Catalog) -> list[str]:
-    """The perimeters whose communes all lie in the run's territory (ref.execution): the
-    MEL and Sailly-lez-Lannoy for the MEL, Sailly-lez-Lannoy alone for Sailly-lez-Lannoy."""
+def resolve_perimeters(warehouse: Path, catalog: Catalog) -> tuple[Catalog, list[str]]:
+    """The catalogue with every perimeter named as in the COG of the run (unless the
+    configuration names it), and the perimeters whose communes all lie in the run's
+    territory (ref.execution): the MEL and Sailly-lez-Lannoy for the MEL, Sailly-lez-Lannoy
+    alone for Sailly-lez-Lannoy. A perimeter the COG does not know is refused."""
+    names, inside, unknown = {}, [], []
     with duckdb.connect(str(warehouse), read_only=True) as conn:
-        inside = []
         for code, perimetre in catalog.perimetres.items():
-            [(every,)] = conn.execute(
-                "select bool_and(dans_territoire) from intermediate.int_communes "
-                f"where type_commune = 'commune-actuelle' and {quote_ident(perimetre.colonne)} = ?",
+            name = "nom_commune" if perimetre.kind == "commune" else "nom_epci"
+            [(every, nom)] = conn.execute(
+                f"select bool_and(dans_territoire), any_value({name}) "
+                "from intermediate.int_communes where type_commune = 'commune-actuelle' "
+                f"and {quote_ident(perimetre.colonne)} = ?",
                 [perimetre.valeur],
             ).fetchall()
+            if nom is None:
+                unknown.append(f"{code} ({perimetre.colonne} {perimetre.valeur})")
+            names[code] = nom
             if every:
                 inside.append(code)
-    return inside
+    if unknown:
+        raise ConfigurationError(
+            f"périmètre(s) inconnu(s) du COG de l'entrepôt : {', '.join(unknown)}",
+            where="catalog/publication.yaml, perimetres",
+            action="vérifiez le code INSEE de la commune ou le SIREN de l'EPCI (COG de la "
+            "dernière exécution, ref.execution)",
+        )
+    return catalog.named(names), inside
+
+
+def organisation_groups(catalog: Catalog, perimetres: list[str], env: str) -> list[list[str]]:
+    """The perimeters, grouped by the organisation that publishes them (in the order of
+    catalog/publication.yaml); a perimeter without an organisation is a group of its own."""
+    groups: dict[str, list[str]] = {}
+    for code in (c for c in catalog.perimetres if c in perimetres):
+        organisation = catalog.perimetres[code].organisation(env)
+        groups.setdefault(organisation or f"périmètre:{code}", []).append(code)
+    return list(groups.values())
 
 
 def _publish_name() -> str:
@@ -87,42 +112,152 @@ def publish_dataset(run: PublicationRun, fiche: Fiche, perimetre_code: str) -> D
     """Prepare one dataset of one perimeter from the warehouse, then bring data.gouv.fr to
     it (or, without a key or in a dry run, say what would be sent)."""
     perimetre = run.catalog.perimetres[perimetre_code]
-    key = dataset_key(fiche, perimetre_code)
     reason = _blocking_reason(fiche, run.outcomes)
     if reason:
-        title = fiche.titre.replace("{perimetre}", perimetre.nom)
-        return DatasetPlan(key, title, BLOCKED, reason=reason)
-    secret = api_key(run.environment)
-    organisation = run.environment.organisations.get(perimetre_code)
-    if secret and not run.dry_run and not organisation:
-        raise _no_organisation(perimetre_code, run.environment)
-    request = Request(fiche, perimetre, organisation, run.registry, run.folder, run.today)
+        return _plan(run, fiche, perimetre, BLOCKED, reason=reason)
     with connect(run.settings.warehouse) as conn:
         conn.execute(read_sql("schema.sql"))
-        records = reconcile.load_records(conn, run.environment.name, key)
-        previous_rows = reconcile.load_snapshot(conn, run.environment.name, key)
-        prepared = prepare(conn, request, records, previous_rows)
-        known_id = fiche.dataset_id(perimetre_code, run.environment.name) or next(
-            (r.dataset_id for r in records.values()), None
+        rows = perimeter_rows(conn, fiche, perimetre)
+        if not rows.limit(1).fetchall():
+            return _plan(run, fiche, perimetre, NO_DATA)
+        return _publish(run, conn, fiche, perimetre, rows)
+
+
+def _catalogue_name() -> str:
+    return f"publier-catalogue-{task_run.parameters['perimetre_code']}"
+
+
+@step("publier-catalogue", run_name=_catalogue_name)
+def publish_catalogue(
+    run: PublicationRun, perimetre_code: str, members: list[str], plans: list[DatasetPlan]
+) -> DatasetPlan:
+    """The SCDL catalogue of the organisation of `perimetre_code` (and of `members`, the
+    perimeters it also publishes for): every dataset it has published, read on the
+    platform; `plans` are this run's, newer than what the warehouse recorded."""
+    fiche = run.catalog.catalogue()
+    perimetre = run.catalog.perimetres[perimetre_code]
+    if not perimetre.siret:
+        return _plan(
+            run,
+            fiche,
+            perimetre,
+            INCOMPLETE,
+            reason=f"SIRET de {perimetre.nom_collectivite} inconnu : ajoutez `siret:` à "
+            f"l'entrée {perimetre_code} de catalog/publication.yaml (le catalogue SCDL "
+            "l'exige) ; les autres jeux sont publiés",
         )
-        if secret is None:
-            return reconcile.plan_from_records(prepared, known_id, records)
-        client = DataGouvClient(run.environment.api, secret, policy=run.settings.http_policy)
-        plan, remote = reconcile.reconcile(
-            client, prepared, known_id, records, run.dry_run, run.force
+    keys = [
+        dataset_key(f, code) for code in [perimetre_code, *members] for f in run.catalog.marts()
+    ]
+    with connect(run.settings.warehouse) as conn:
+        conn.execute(read_sql("schema.sql"))
+        entries = data_catalogue.stored_entries(conn, run.environment.name, keys)
+        entries.update({p.key: p.entree for p in plans if p.entree})
+        if not entries:
+            return _plan(run, fiche, perimetre, NO_DATA)
+        table = data_catalogue.frame(fiche, perimetre, schema_of(fiche), list(entries.values()))
+        return _publish(run, conn, fiche, perimetre, conn.from_df(table))
+
+
+def _publish(
+    run: PublicationRun,
+    conn: duckdb.DuckDBPyConnection,
+    fiche: Fiche,
+    perimetre: Perimetre,
+    rows: duckdb.DuckDBPyRelation,
+) -> DatasetPlan:
+    env = run.environment.name
+    key = dataset_key(fiche, perimetre.code)
+    secret = api_key(run.environment)
+    organisation = perimetre.organisation(env)
+    if secret and not run.dry_run and not organisation:
+        raise _no_organisation(perimetre.code, run.environment)
+    request = Request(
+        fiche,
+        perimetre,
+        organisation,
+        run.registry,
+        run.folder,
+        run.today,
+        tuple(run.outcomes),
+        run.catalog.colonnes,
+    )
+    records = reconcile.load_records(conn, env, key)
+    previous_rows = reconcile.load_snapshot(conn, env, key)
+    prepared = prepare(conn, request, records, previous_rows, rows)
+    known_id = fiche.dataset_id(perimetre.code, env) or next(
+        (r.dataset_id for r in records.values()), None
+    )
+    if secret is None:
+        plan = reconcile.plan_from_records(prepared, known_id, records)
+        return _located(
+            plan, perimetre, organisation, data_catalogue.stored_entries(conn, env, [key]).get(key)
         )
-        if run.dry_run or remote is None:
-            return plan
-        reconcile.save_state(conn, run.environment.name, prepared, remote["id"])
-        if remote["id"] != known_id:
-            _record_id(fiche, perimetre_code, run.environment.name, remote["id"])
-        return plan
+    client = _client(run, secret)
+    plan, remote = reconcile.reconcile(client, prepared, known_id, records, run.dry_run, run.force)
+    if remote is None:
+        return _located(plan, perimetre, organisation, None)
+    if plan.touched and not run.dry_run:
+        remote = client.dataset(remote["id"]) or remote  # its resources, as they are now
+    entree = None if fiche.is_catalogue else data_catalogue.entry(prepared, remote, _site(run))
+    if run.dry_run:
+        return _located(plan, perimetre, organisation, entree)
+    reconcile.save_state(conn, env, prepared, remote["id"])
+    if entree:
+        data_catalogue.save_entry(conn, env, key, entree)
+    if remote["id"] != known_id:
+        _record_id(fiche, perimetre.code, env, remote["id"])
+    return _located(plan, perimetre, organisation, entree)
+
+
+def _plan(
+    run: PublicationRun, fiche: Fiche, perimetre: Perimetre, action: str, reason: str | None = None
+) -> DatasetPlan:
+    """A dataset that is not prepared: blocked, without rows for the perimeter…"""
+    title = fiche.titre.replace("{perimetre}", perimetre.nom or perimetre.code)
+    plan = DatasetPlan(dataset_key(fiche, perimetre.code), title, action, reason=reason)
+    return _located(plan, perimetre, perimetre.organisation(run.environment.name), None)
+
+
+def _located(
+    plan: DatasetPlan, perimetre: Perimetre, organisation: str | None, entree: dict | None
+) -> DatasetPlan:
+    plan.perimetre, plan.organisation, plan.entree = perimetre.code, organisation, entree
+    return plan
+
+
+# One client per platform and key for the whole run: a pause asked by the platform
+# (HTTP 429, Retry-After) holds back every dataset's requests, not only the one refused.
+_CLIENTS: dict[tuple, DataGouvClient] = {}
+
+
+def _client(run: PublicationRun, secret: str) -> DataGouvClient:
+    policy = run.settings.http_policy
+    slot = (
+        run.environment.api,
+        hashlib.sha256(secret.encode()).hexdigest(),
+        policy,
+        run.environment.debit,
+    )
+    if slot not in _CLIENTS:
+        _CLIENTS[slot] = DataGouvClient(
+            run.environment.api,
+            secret,
+            policy=policy,
+            rate=run.environment.debit,
+        )
+    return _CLIENTS[slot]
+
+
+def _site(run: PublicationRun) -> str:
+    return run.environment.api.rstrip("/").removesuffix("/api/1")
 
 
 def _no_organisation(perimetre_code: str, environment: Environment) -> ConfigurationError:
     return ConfigurationError(
         f"aucune organisation déclarée pour le périmètre {perimetre_code} sur {environment.nom}",
-        where=f"catalog/publication.yaml, environnements.{environment.name}.organisations",
+        where=f"catalog/publication.yaml, perimetres.{perimetre_code}.organisations."
+        f"{environment.name}",
         action="indiquez l'identifiant de l'organisation qui publie (page de l'organisation "
         "sur data.gouv.fr) : sans elle, le jeu serait rattaché au compte de la clé",
     )

@@ -4,7 +4,11 @@ Runs under its own virtualenv (`.venv-udata`: udata cannot share one with prefec
 with mongomock instead of MongoDB. Seeds what the publisher needs, prints one JSON
 line (port, API keys, organisation ids) on stdout, then serves until killed.
 
-Usage: .venv-udata/bin/python tests/udata/serve.py ZONES_JSON WORKDIR
+Usage: .venv-udata/bin/python tests/udata/serve.py SEED_JSON WORKDIR
+
+SEED_JSON: {"zones": [GeoZone fields…], "pool": N, "perimetres": ["mel", "59522", …],
+"bulk": ["59009", …]}: N sets of one organisation per perimeter (one set per publishing
+test), and one organisation per code of `bulk` (many communes at once).
 """
 
 from __future__ import annotations
@@ -14,8 +18,6 @@ import os
 import socket
 import sys
 from pathlib import Path
-
-POOL_SIZE = 48  # one pair per publishing test, with room for new tests
 
 
 def write_settings(workdir: Path, port: int) -> Path:
@@ -40,7 +42,7 @@ URLS_ALLOW_LOCAL = True
     return settings
 
 
-def seed(app, zones: list[dict]) -> dict:
+def seed(app, plan: dict) -> dict:
     from udata.core.api_token.models import ApiToken
     from udata.core.organization.models import Member, Organization
     from udata.core.user.factories import UserFactory
@@ -50,31 +52,34 @@ def seed(app, zones: list[dict]) -> dict:
         License(id="lov2", title="Licence Ouverte / Open Licence version 2.0", active=True).save()
         GeoLevel(id="fr:commune", name="Commune", admin_level=80).save()
         GeoLevel(id="fr:epci", name="EPCI", admin_level=70).save()
-        for zone in zones:
+        for zone in plan["zones"]:
             GeoZone(**zone).save()
         publisher, outsider = UserFactory(), UserFactory()
-        # A pool of organisation pairs, so that each test publishes into fresh ones.
-        pool = []
-        for index in range(POOL_SIZE):
-            members = [Member(user=publisher, role="admin")]
-            mel = Organization(
-                name=f"Métropole Européenne de Lille {index}",
-                description="Organisation de test",
-                members=members,
-            ).save()
-            sailly = Organization(
-                name=f"Commune de Sailly-lez-Lannoy {index}",
-                description="Organisation de test",
-                members=list(members),
-            ).save()
-            pool.append({"mel": str(mel.id), "59522": str(sailly.id)})
+
+        def organisation(name: str) -> str:
+            return str(
+                Organization(
+                    name=name,
+                    description="Organisation de test",
+                    members=[Member(user=publisher, role="admin")],
+                )
+                .save()
+                .id
+            )
+
+        # A pool of organisation sets, so that each test publishes into fresh ones.
+        pool = [
+            {code: organisation(f"Organisation {code} {index}") for code in plan["perimetres"]}
+            for index in range(plan["pool"])
+        ]
+        bulk = {code: organisation(f"Commune {code}") for code in plan.get("bulk", [])}
         _, key = ApiToken.generate(publisher, name="opendata-mel")
         _, outsider_key = ApiToken.generate(outsider, name="sans-droits")
-        return {"key": key, "outsider_key": outsider_key, "organisations": pool}
+        return {"key": key, "outsider_key": outsider_key, "organisations": pool, "bulk": bulk}
 
 
 def main() -> None:
-    zones = json.loads(Path(sys.argv[1]).read_text(encoding="utf-8"))
+    plan = json.loads(Path(sys.argv[1]).read_text(encoding="utf-8"))
     workdir = Path(sys.argv[2])
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
@@ -84,7 +89,7 @@ def main() -> None:
     from werkzeug.serving import make_server
 
     app = standalone(create_app())
-    seeded = seed(app, zones)
+    seeded = seed(app, plan)
     server = make_server("127.0.0.1", port, app, threaded=True)
     print(json.dumps({"port": port, **seeded}), flush=True)
     server.serve_forever()

@@ -221,6 +221,7 @@ def publication_request(
         registry,
         folder,
         TODAY,
+        shared_columns=catalog.colonnes,
     )
 
 

@@ -13,13 +13,14 @@ import pytest
 
 from tasks.core.errors import ConfigurationError, InvalidData
 from tasks.publication import changelog
-from tasks.publication.catalog import Perimetre
+from tasks.publication.catalog import Perimetre, load_catalog
 from tasks.publication.prepare import (
     DATA,
     DICTIONARY,
     KEY_EXTRA,
+    QUALITY,
     Record,
-    check_columns,
+    column_descriptions,
     fingerprint,
     prepare,
 )
@@ -37,7 +38,7 @@ from tests.unit.conftest import (
 SCDL_EXAMPLE = FIXTURES / "scdl-subventions" / "exemple_valide.csv"
 # The official SCDL example is Antibes' (SIRET 21060004500392): a perimeter of its own,
 # invented for these tests (the catalogue publishes subsidies for 59522 only).
-ANTIBES = Perimetre("06004", "Antibes", "code_commune", "06004", ["fr:commune:06004"])
+ANTIBES = Perimetre("06004", "Antibes", "commune", "06004", ["fr:commune:06004"])
 # Lines 24, 25, 27 and 29 of the example hold impossible payment periods (its README).
 PUBLISHABLE_ROWS = 22
 
@@ -75,7 +76,7 @@ def test_the_data_file_holds_the_perimeter_rows_in_key_order(prepared):
         assert row["population_municipale"] == str(commune["population"])
         assert row["codes_postaux"] == "|".join(commune["codesPostaux"])
         assert (row["is_mel"], row["millesime_cog"]) == ("true", str(COG))
-    assert list(rows[0]) == list(prepared.fiche.colonnes)
+    assert list(rows[0]) == list(prepared.colonnes)
     assert prepared.rows == len(expected)
 
 
@@ -83,7 +84,10 @@ def test_the_dictionary_gives_each_column_its_description(prepared):
     dictionary = resource(prepared, DICTIONARY)
     assert dictionary.path.name == "communes-dictionnaire.csv"
     rows = read_csv(dictionary.path)
-    assert {r["colonne"]: r["description"] for r in rows} == prepared.fiche.colonnes
+    assert {r["colonne"]: r["description"] for r in rows} == prepared.colonnes
+    assert [r["colonne"] for r in rows] == list(read_csv(resource(prepared, DATA).path)[0])
+    # a column the fiche does not describe takes the shared description
+    assert prepared.colonnes["code_commune"] == load_catalog().colonnes["code_commune"]
     assert dictionary.metadata["type"] == "documentation"
     assert (
         dictionary.metadata["title"] == f"Dictionnaire des colonnes : {prepared.metadata['title']}"
@@ -105,7 +109,8 @@ def test_the_snapshot_is_the_published_rows_by_key(prepared):
 def test_the_dataset_metadata_are_filled_from_the_perimeter_and_the_data(prepared):
     metadata, fiche = prepared.metadata, prepared.fiche
     nom = prepared.perimetre.nom
-    assert metadata["title"] == f"Communes de la {nom} et leur appartenance à la métropole"
+    assert metadata["title"] == fiche.titre.format(perimetre=nom)
+    assert metadata["title"].endswith(f" — {nom}")
     assert (
         f"La liste des {len(mel_extract())} commune(s) du périmètre « {nom} »"
         in (metadata["description"])
@@ -165,7 +170,9 @@ def test_a_revised_population_is_logged_above_the_previous_entries(
         f"- **2026-11-29** (millésime(s) {COG}) : 0 ligne(s) ajoutée(s), 0 supprimée(s), "
         "1 modifiée(s) (par colonne : population_municipale : 1). Exemples : "
         f"{label} population_municipale : {lille['population'] - 100} → {lille['population']}"
+        " ; version précédente conservée : « Version du 2025-11-30 (remplacée) »"
     )
+    assert data.revises  # a published figure changed: the previous file is kept
     assert journal[3] == "- **2025-11-30** (millésime(s) 2025) : ancienne"
 
 
@@ -187,17 +194,52 @@ def test_an_undescribed_mart_column_is_refused_in_french(communes_mart, catalog)
     communes_mart.execute("alter table marts.communes drop column siren")
     fiche = fiche_named(catalog, "communes")
     with pytest.raises(ConfigurationError) as error:
-        check_columns(communes_mart, fiche)
+        column_descriptions(communes_mart, fiche, _columns(communes_mart), catalog.colonnes)
     message = error.value.message
     assert message.startswith("Configuration invalide : les colonnes décrites dans la fiche")
-    assert "(sans description : surface ; inconnues du mart : siren)" in message
-    assert str(fiche.path) in message and "mettez à jour `colonnes`" in message
+    assert f"(sans description : surface ; inconnues du mart : {OWN})" in message
+    assert str(fiche.path) in message and "décrivez-les sous `colonnes`" in message
+
+
+def _columns(conn) -> list[str]:
+    return conn.table("marts.communes").columns
+
+
+# A column of the communes mart only its fiche describes.
+OWN = "siren"
 
 
 def test_internal_columns_need_no_description(communes_mart, catalog):
     communes_mart.execute("alter table marts.communes add column surface double")
-    fiche = fiche_named(catalog, "communes")
-    check_columns(communes_mart, dataclasses.replace(fiche, colonnes_internes=["surface"]))
+    fiche = dataclasses.replace(fiche_named(catalog, "communes"), colonnes_internes=["surface"])
+    described = column_descriptions(communes_mart, fiche, _columns(communes_mart), catalog.colonnes)
+    assert "surface" not in described and list(described) == [
+        c for c in _columns(communes_mart) if c != "surface"
+    ]
+
+
+def test_a_column_named_after_a_registry_variable_takes_its_label(conn, catalog):
+    conn.execute(
+        "insert into ref.variables values ('insee_comparateur', 2018, 'P18_POP', 'population', "
+        "'Population municipale', 'habitants', 'population', true), ('insee_comparateur', "
+        "2022, 'P22_POP', 'population', 'Population municipale (RP)', 'habitants', "
+        "'population', true)"
+    )
+    conn.execute("create schema if not exists marts")
+    conn.execute("create table marts.comparateur as select 2022 as millesime, 1.0 as population")
+    fiche = dataclasses.replace(
+        fiche_named(catalog, "comparateur"), sources=["insee_comparateur"], colonnes={}
+    )
+    described = column_descriptions(conn, fiche, ["millesime", "population"], {"millesime": "x"})
+    # the newest millésime's label, with its unit
+    assert described == {"millesime": "x", "population": "Population municipale (RP) (habitants)"}
+
+
+def test_the_quality_evidence_is_a_documentation_resource(prepared):
+    quality = resource(prepared, QUALITY)
+    assert quality.path.name == "communes-mel-controles.md"
+    assert quality.metadata["type"] == "documentation"
+    assert quality.path.read_text(encoding="utf-8").startswith("# Contrôles de qualité du jeu")
 
 
 def test_the_fingerprint_ignores_the_id_and_the_key_order():

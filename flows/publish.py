@@ -25,7 +25,7 @@ from tasks.publication.steps import (
 from tasks.quality.gate import Outcome
 from tasks.quality.steps import check_quality
 from tasks.sources.registry import load_registry
-from tasks.transform.steps import marts_awaiting_data
+from tasks.transform.steps import loaded_sources, marts_awaiting_data
 
 
 @flow(name="publish")
@@ -63,13 +63,17 @@ def publish(
             )
         has_key = check_api_key(environment, dry_run)
         with locked(settings.warehouse):
+            loaded = loaded_sources(settings.warehouse)
             if outcomes is None:
-                outcomes = check_quality(settings.warehouse, catalog.published_keys()).outcomes
+                published = catalog.published_keys(loaded)
+                outcomes = check_quality(settings.warehouse, published).outcomes
             waiting = marts_awaiting_data(settings.warehouse)
             catalog, inside = resolve_perimeters(settings.warehouse, catalog)
             perimetres = perimetres or inside
             _check_perimeters(catalog, perimetres)
-            run = PublicationRun(catalog, environment, registry, settings, outcomes, dry_run, force)
+            run = PublicationRun(
+                catalog, environment, registry, settings, outcomes, dry_run, force, loaded=loaded
+            )
             chosen = [f for f in catalog.marts() if not datasets or f.name in datasets]
             plans = []
             for group in organisation_groups(catalog, perimetres, env):

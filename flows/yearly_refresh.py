@@ -24,6 +24,7 @@ from tasks.transform.steps import (
     build_models,
     commit_exports,
     keep_validated_marts,
+    loaded_sources,
     marts_awaiting_data,
     stage_exports,
 )
@@ -61,7 +62,7 @@ def yearly_refresh(
     settings = Settings.from_env()
     # One lock from the build to the end of the publication: no other refresh in between.
     with reported_failure("echec-rafraichissement"), locked(settings.warehouse):
-        registry, published = load_registry(), load_catalog().published_keys()
+        registry, catalog = load_registry(), load_catalog()
         fetched = [
             item
             for source in registry.select(sources)
@@ -71,6 +72,7 @@ def yearly_refresh(
             loads = load_sources(path, registry, fetched, settings, territoire, cog)
             counts = build_models(path)
             waiting = marts_awaiting_data(path)
+            published = catalog.published_keys(loaded_sources(path))
             validation = check_quality(path, published, settings.quality_docs_dir)
             record_quality(path, validation)
             keep_validated_marts(path, settings.warehouse, list(validation.blocked))

@@ -1,19 +1,16 @@
 from __future__ import annotations
 
 import importlib.util
-import json
 import os
-import re
-import select
 import shutil
 import subprocess
 import tempfile
-import unicodedata
 import zipfile
 from pathlib import Path
 
 import pytest
 
+from tests import udata_server as udata_server_module
 from tests.census_fixtures import write_census
 from tests.mirror_server import MirrorServer
 from tests.social_fixtures import write_social
@@ -141,29 +138,10 @@ def prefect_api():
         yield
 
 
-UDATA_VENV = ROOT / ".venv-udata"
+UDATA_VENV = udata_server_module.UDATA_VENV
 # The perimeters of each publishing test: the MEL and two of its communes.
 UDATA_PERIMETRES = ["mel", "59522", "59009"]
 UDATA_POOL = 48  # sets of organisations: one per publishing test, with room for new tests
-
-
-def udata_seed() -> dict:
-    """What the test udata is seeded with: the zones of the MEL and of its 95 communes
-    (real codes and names, COG 2026 package), one organisation per perimeter for each
-    test, and one organisation for each of the 95 communes (publishing many at once)."""
-    path = SAMPLES / COG_EPCI.format(version="6.0.0")
-    epcis = json.loads(path.read_text(encoding="utf-8"))
-    mel = next(epci for epci in epcis if epci["code"] == "200093201")
-    zones = [_zone("fr:epci", mel["code"], mel["nom"])]
-    zones += [_zone("fr:commune", m["code"], m["nom"]) for m in mel["membres"]]
-    members = sorted(m["code"] for m in mel["membres"])
-    return {"zones": zones, "pool": UDATA_POOL, "perimetres": UDATA_PERIMETRES, "bulk": members}
-
-
-def _zone(level: str, code: str, name: str) -> dict:
-    ascii_name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
-    slug = re.sub(r"[^a-z0-9]+", "-", ascii_name.lower()).strip("-")
-    return {"id": f"{level}:{code}", "code": code, "level": level, "name": name, "slug": slug}
 
 
 def _udata_python() -> Path:
@@ -195,26 +173,14 @@ def _udata_python() -> Path:
 def udata_server(tmp_path_factory):
     """A real udata on 127.0.0.1 (own virtualenv, mongomock), seeded for publishing."""
     workdir = tmp_path_factory.mktemp("udata")
-    zones = workdir / "seed.json"
-    zones.write_text(json.dumps(udata_seed()), encoding="utf-8")
-    process = subprocess.Popen(
-        [
-            str(_udata_python()),
-            str(ROOT / "tests" / "udata" / "serve.py"),
-            str(zones),
-            str(workdir),
-        ],
-        stdout=subprocess.PIPE,
-        stderr=(workdir / "udata.log").open("w"),
-        text=True,
-    )
-    ready, _, _ = select.select([process.stdout], [], [], 180)
-    line = process.stdout.readline() if ready else ""
-    if not line:
-        process.kill()
-        pytest.fail(f"udata n'a pas démarré : voir {workdir / 'udata.log'}")
-    info = json.loads(line)
-    info["url"] = f"http://127.0.0.1:{info['port']}"
+    try:
+        process, info = udata_server_module.start(
+            _udata_python(),
+            workdir,
+            udata_server_module.seed("200093201", UDATA_POOL, UDATA_PERIMETRES),
+        )
+    except udata_server_module.UdataDidNotStart as error:
+        pytest.fail(str(error))
     info["pool"] = iter(info.pop("organisations"))
     info["bulk_taken"] = False
     yield info

@@ -86,6 +86,9 @@ class Fiche:
     # Descriptions of the columns this fiche alone knows; the others come from
     # catalog/colonnes.yaml, then from the registry's variables (ref.variables).
     colonnes: dict[str, str] = field(default_factory=dict)
+    # The sources without which the dataset would be partial (e.g. the census base-cc file
+    # of the population): until they are loaded once, it waits, and the plan says why.
+    sources_requises: list[str] = field(default_factory=list)
     genre: str = "mart"  # or "catalogue": the organisation's SCDL data catalogue
     datagouv: dict[str, dict[str, str | None]] = field(default_factory=dict)
     # The standard the data file follows, when there is one, e.g.
@@ -101,6 +104,10 @@ class Fiche:
 
     def dataset_id(self, perimetre: str, env: str) -> str | None:
         return (self.datagouv.get(perimetre) or {}).get(env)
+
+    def missing_sources(self, loaded: set[str]) -> list[str]:
+        """The required sources the warehouse has never loaded."""
+        return [source for source in self.sources_requises if source not in loaded]
 
     def publishes_for(self, perimetre: Perimetre) -> bool:
         return perimetre.kind in self.publie_pour
@@ -127,9 +134,15 @@ class Catalog:
             )
         return self.environments[name]
 
-    def published_keys(self) -> dict[str, list[str]]:
-        """The key each published mart is published under: the quality gate checks it."""
-        return {fiche.mart: fiche.cle for fiche in self.marts()}
+    def published_keys(self, loaded: set[str] | None = None) -> dict[str, list[str]]:
+        """The key each published mart is published under: the quality gate checks it,
+        and that none of its columns is empty. With `loaded` (the sources the warehouse
+        has loaded), only the marts ready to publish (their required sources loaded)."""
+        return {
+            fiche.mart: fiche.cle
+            for fiche in self.marts()
+            if loaded is None or not fiche.missing_sources(loaded)
+        }
 
     def marts(self) -> list[Fiche]:
         """The fiches of marts, without the organisations' catalogue."""

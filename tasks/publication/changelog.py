@@ -50,7 +50,8 @@ class Changes:
 
     def summary(self) -> str:
         if self.first:
-            return f"première publication ({french_number(self.rows)} lignes)"
+            lines = "ligne" if self.rows == 1 else "lignes"
+            return f"première publication ({french_number(self.rows)} {lines})"
         text = (
             f"{self.added} ligne(s) ajoutée(s), {self.removed} supprimée(s), "
             f"{self.changed} modifiée(s)"

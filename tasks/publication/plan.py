@@ -6,7 +6,7 @@ import json
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from tasks.publication.reconcile import BLOCKED, INCOMPLETE, NO_DATA, DatasetPlan
+from tasks.publication.reconcile import BLOCKED, INCOMPLETE, NO_DATA, WAITING, DatasetPlan
 
 
 @dataclass
@@ -56,12 +56,13 @@ class PublicationReport:
         touched = sum(p.touched for p in shown)
         blocked = sum(p.action == BLOCKED for p in shown)
         incomplete = sum(p.action == INCOMPLETE for p in shown)
+        waiting = sum(p.action == WAITING for p in shown)
         organisations = {p.organisation or f"({p.perimetre})" for p in self.datasets}
         return (
             f"Bilan : {len(shown)} jeu(x) pour {len({p.perimetre for p in self.datasets})} "
             f"périmètre(s) et {len(organisations)} organisation(s) : {touched} à créer ou "
-            f"modifier, {len(shown) - touched - blocked - incomplete} inchangé(s), "
-            f"{blocked} bloqué(s), {incomplete} à compléter ; "
+            f"modifier, {len(shown) - touched - blocked - incomplete - waiting} inchangé(s), "
+            f"{blocked} bloqué(s), {waiting} en attente d'une source, {incomplete} à compléter ; "
             f"{sum(p.archives for p in shown)} ancienne(s) version(s) conservée(s)."
         )
 

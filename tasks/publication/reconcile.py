@@ -36,6 +36,7 @@ UPLOAD, REPLACE, METADATA = "téléverser", "remplacer le fichier", "mettre à j
 ARCHIVE_REPLACE = "conserver l'ancienne version, puis remplacer le fichier"
 NO_DATA = "sans données"
 INCOMPLETE = "non publié (configuration à compléter)"
+WAITING = "en attente d'une source"
 ARCHIVE_OF = "opendata-mel:archive-de"  # on a kept version: the key of the resource it was
 _RETRIES = 3
 
@@ -63,7 +64,7 @@ class DatasetPlan:
 
     @property
     def touched(self) -> bool:
-        return self.action not in {UNCHANGED, BLOCKED, NO_DATA, INCOMPLETE} or any(
+        return self.action not in {UNCHANGED, BLOCKED, NO_DATA, INCOMPLETE, WAITING} or any(
             r.action != UNCHANGED for r in self.resources
         )
 

@@ -21,7 +21,7 @@ from tasks.publication import data_catalogue, reconcile
 from tasks.publication.catalog import Catalog, Environment, Fiche, Perimetre, record_dataset_id
 from tasks.publication.datagouv import DataGouvClient
 from tasks.publication.prepare import Request, dataset_key, perimeter_rows, prepare, schema_of
-from tasks.publication.reconcile import BLOCKED, INCOMPLETE, NO_DATA, DatasetPlan
+from tasks.publication.reconcile import BLOCKED, CREATE, INCOMPLETE, NO_DATA, WAITING, DatasetPlan
 from tasks.publication.secrets import api_key
 from tasks.quality.gate import Outcome, blocked_marts
 from tasks.sources.registry import Registry
@@ -55,6 +55,7 @@ class PublicationRun:
     dry_run: bool
     force: bool = False
     today: dt.date = field(default_factory=dt.date.today)
+    loaded: set[str] = field(default_factory=set)  # the sources the warehouse has loaded
 
     @property
     def folder(self) -> Path:
@@ -112,6 +113,13 @@ def publish_dataset(run: PublicationRun, fiche: Fiche, perimetre_code: str) -> D
     """Prepare one dataset of one perimeter from the warehouse, then bring data.gouv.fr to
     it (or, without a key or in a dry run, say what would be sent)."""
     perimetre = run.catalog.perimetres[perimetre_code]
+    missing = fiche.missing_sources(run.loaded)
+    if missing:
+        reason = (
+            f"source(s) jamais chargée(s) : {', '.join(missing)} ; sans elle(s) le jeu serait "
+            "partiel (colonnes vides) : il sera publié au premier rafraîchissement qui la charge"
+        )
+        return _plan(run, fiche, perimetre, WAITING, reason=reason)
     reason = _blocking_reason(fiche, run.outcomes)
     if reason:
         return _plan(run, fiche, perimetre, BLOCKED, reason=reason)
@@ -154,7 +162,14 @@ def publish_catalogue(
         entries = data_catalogue.stored_entries(conn, run.environment.name, keys)
         entries.update({p.key: p.entree for p in plans if p.entree})
         if not entries:
-            return _plan(run, fiche, perimetre, NO_DATA)
+            pending = [p for p in plans if p.action == CREATE]
+            if not pending:
+                return _plan(run, fiche, perimetre, NO_DATA)
+            reason = (
+                f"écrit une fois ses {len(pending)} jeu(x) publiés : leurs identifiants et "
+                "adresses sur data.gouv.fr ne sont connus qu'alors"
+            )
+            return _plan(run, fiche, perimetre, CREATE, reason=reason)
         table = data_catalogue.frame(fiche, perimetre, schema_of(fiche), list(entries.values()))
         return _publish(run, conn, fiche, perimetre, conn.from_df(table))
 

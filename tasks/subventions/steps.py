@@ -20,6 +20,7 @@ from tasks.subventions.config import CommuneSubventions, SubventionsConfig
 from tasks.subventions.extraction import apply_answers, decisions_found, read_document
 from tasks.subventions.model import Issue, Place, Reading
 from tasks.subventions.report import Build
+from tasks.transform import models
 
 READABLE = {".docx", ".odt", ".xlsx", ".csv"}
 CONVERTIBLE = {".doc", ".rtf", ".xls", ".ods", ".pdf"}
@@ -213,4 +214,5 @@ def check_quality(candidate: Path) -> Validation:
     downstream = loading.downstream_models()
     marts = [m for m in downstream if m.layer == "marts"]
     with duckdb.connect(str(candidate), read_only=True) as conn:
-        return validate_marts(conn, marts, downstream, load_catalog().published_keys())
+        published = load_catalog().published_keys(models.loaded_sources(conn))
+        return validate_marts(conn, marts, downstream, published)

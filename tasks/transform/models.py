@@ -140,13 +140,18 @@ def _upstream(model: Model, models: list[Model]) -> set[str]:
     return found
 
 
+def loaded_sources(conn: duckdb.DuckDBPyConnection) -> set[str]:
+    """The sources the warehouse has loaded at least once."""
+    return {row[0] for row in conn.execute("select source_id from meta.chargements").fetchall()}
+
+
 def awaiting_data(conn: duckdb.DuckDBPyConnection, models: list[Model]) -> dict[str, list[str]]:
     """Marts left empty only because the facultative sources they read were never loaded.
 
     They are neither validated nor exported (the summary names them); any other empty
     mart is validated, and fails its suite.
     """
-    loaded = {row[0] for row in conn.execute("select source_id from meta.chargements").fetchall()}
+    loaded = loaded_sources(conn)
     waiting = {}
     for model in models:
         if model.layer != "marts":

@@ -23,6 +23,11 @@ def marts_awaiting_data(warehouse: Path) -> dict[str, list[str]]:
         return models.awaiting_data(conn, models.discover())
 
 
+def loaded_sources(warehouse: Path) -> set[str]:
+    with duckdb.connect(str(warehouse), read_only=True) as conn:
+        return models.loaded_sources(conn)
+
+
 @step("garder-marts-valides")
 def keep_validated_marts(candidate: Path, warehouse: Path, blocked: list[str]) -> None:
     """A blocked mart goes back to its last validated version (the refused one is kept

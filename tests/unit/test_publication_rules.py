@@ -250,5 +250,6 @@ def test_the_plan_groups_its_lines_by_organisation_and_perimeter():
     assert "    sans lignes pour ce périmètre : subventions" in lines
     assert report.summary() == (
         "Bilan : 2 jeu(x) pour 2 périmètre(s) et 2 organisation(s) : 1 à créer ou modifier, "
-        "1 inchangé(s), 0 bloqué(s), 0 à compléter ; 0 ancienne(s) version(s) conservée(s)."
+        "1 inchangé(s), 0 bloqué(s), 0 en attente d'une source, 0 à compléter ; "
+        "0 ancienne(s) version(s) conservée(s)."
     )

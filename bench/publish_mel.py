@@ -129,7 +129,8 @@ def main() -> None:
 
     print()
     print(
-        f"{'':24} {'jeux':>6} {'modifiés':>9} {'requêtes':>9} {'écritures':>10} {'durée':>9} {'par jeu':>9}"
+        f"{'':24} {'jeux':>6} {'modifiés':>9} {'requêtes':>9} {'écritures':>10} "
+        f"{'durée':>9} {'par jeu':>9}"
     )
     for label, datasets, touched, requests, writes, elapsed, per in rows:
         print(

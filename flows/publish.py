@@ -6,6 +6,7 @@ from typing import Literal
 
 from prefect import flow, get_run_logger
 from prefect.artifacts import create_markdown_artifact
+from prefect.utilities.annotations import quote
 
 from tasks.core.errors import ConfigurationError
 from tasks.core.failure import reported_failure
@@ -76,16 +77,21 @@ def publish(
             )
             chosen = [f for f in catalog.marts() if not datasets or f.name in datasets]
             plans = []
-            for group in organisation_groups(catalog, perimetres, env):
-                own = [
-                    publish_dataset(run, fiche, code)
-                    for code in group
-                    for fiche in chosen
-                    if fiche.mart not in waiting and fiche.publishes_for(catalog.perimetres[code])
-                ]
-                if catalog.catalogue() and (not datasets or "catalogue" in datasets):
-                    own.append(publish_catalogue(run, group[0], group[1:], own))
-                plans += own
+            try:
+                for group in organisation_groups(catalog, perimetres, env):
+                    # quote: the run's context is not walked by Prefect for every dataset.
+                    own = [
+                        publish_dataset(quote(run), fiche, code)
+                        for code in group
+                        for fiche in chosen
+                        if fiche.mart not in waiting
+                        and fiche.publishes_for(catalog.perimetres[code])
+                    ]
+                    if catalog.catalogue() and (not datasets or "catalogue" in datasets):
+                        own.append(publish_catalogue(quote(run), group[0], group[1:], quote(own)))
+                    plans += own
+            finally:
+                run.close()
         report = PublicationReport(
             env=env,
             site=environment.nom,

@@ -226,3 +226,42 @@ def refreshed(workspace: Path, refreshed_template) -> Path:
     for folder in ("entrepot", "data"):
         copy_tree(root / folder, workspace / folder)
     return workspace
+
+
+@pytest.fixture
+def platform(refreshed, udata_server, gate_outcomes, tmp_path, monkeypatch):
+    """A private copy of the session's refreshed warehouse, publishing to its own
+    organisations of the session's udata through a proxy that can fail on purpose
+    (tests/publication_platform.py)."""
+    import yaml
+
+    from tests.faulty_proxy import FaultyProxy
+    from tests.publication_platform import SIRET_SAILLY, Platform
+
+    catalog = tmp_path / "catalog"
+    shutil.copytree(ROOT / "catalog", catalog)
+    organisations = next(udata_server["pool"], None)
+    if organisations is None:
+        pytest.fail(
+            "plus d'organisation libre dans le udata de test : augmentez UDATA_POOL "
+            "dans tests/conftest.py"
+        )
+    with FaultyProxy(udata_server["url"]) as proxy:
+        config_path = catalog / "publication.yaml"
+        config = yaml.safe_load(config_path.read_text(encoding="utf-8"))
+        config["environnements"]["demo"]["api"] = f"{proxy.url}/api/1"
+        for code, entry in config["perimetres"].items():
+            entry["organisations"]["demo"] = organisations[code]
+        config["perimetres"]["59522"]["siret"] = SIRET_SAILLY
+        config_path.write_text(yaml.safe_dump(config, allow_unicode=True), encoding="utf-8")
+        monkeypatch.setenv("OPENDATA_CATALOG", str(catalog))
+        monkeypatch.setenv("DATAGOUV_API_KEY_DEMO", udata_server["key"])
+        yield Platform(
+            proxy,
+            udata_server["url"],
+            udata_server["key"],
+            udata_server["outsider_key"],
+            organisations,
+            catalog,
+            gate_outcomes,
+        )

@@ -9,140 +9,22 @@ import re
 import shutil
 import time
 import zipfile
-from dataclasses import dataclass
 from pathlib import Path
 
-import duckdb
 import pytest
 import requests
-import yaml
 
-from flows.publish import publish
 from flows.subventions import subventions
 from flows.yearly_refresh import yearly_refresh
 from tasks.core.errors import ConfigurationError, InvalidData
-from tasks.core.settings import Settings
 from tasks.publication.datagouv import PublicationError, TransientPublicationError
 from tasks.quality.schema.validate import validate
-from tasks.sources.imports import import_file
-from tasks.sources.raw_store import RawStore
-from tasks.sources.registry import load_registry
 from tests.conftest import COMPARATEUR, ROOT
-from tests.faulty_proxy import Fault, FaultyProxy
+from tests.faulty_proxy import Fault
+from tests.publication_platform import DATASETS, RESOURCES, data_resource
 from tests.subventions_fixtures import answer_report, write_documents
 
 pytestmark = pytest.mark.usefixtures("prefect_api")
-
-
-@dataclass
-class Platform:
-    proxy: FaultyProxy
-    url: str
-    key: str
-    outsider_key: str
-    organisations: dict[str, str]
-    catalog: Path
-    outcomes: list
-
-    def publish(self, **options):
-        """The publication flow, as the refresh runs it: the core fiches, gated by the
-        checks of the session's refresh (its warehouse is the one published)."""
-        options.setdefault("datasets", CORE)
-        options.setdefault("outcomes", self.outcomes)
-        options.setdefault("dry_run", False)
-        return publish(env="demo", **options)
-
-    def datasets(self, perimetre: str) -> list[dict]:
-        return self.datasets_of(self.organisations[perimetre])
-
-    def datasets_of(self, organisation: str) -> list[dict]:
-        answer = requests.get(
-            f"{self.url}/api/1/organizations/{organisation}/datasets/?page_size=100",
-            timeout=30,
-        )
-        return [
-            requests.get(f"{self.url}/api/1/datasets/{d['id']}/", timeout=30).json()
-            for d in answer.json()["data"]
-        ]
-
-    def dataset(self, perimetre: str, fiche: str) -> dict:
-        [found] = [
-            d
-            for d in self.datasets(perimetre)
-            if d["extras"].get("opendata-mel:jeu") == f"{fiche}/{perimetre}"
-        ]
-        return found
-
-    def fiche_ids(self, fiche: str) -> dict:
-        return yaml.safe_load((self.catalog / "fiches" / f"{fiche}.yaml").read_text())["datagouv"]
-
-    def configure(self, change) -> None:
-        """Change catalog/publication.yaml as an operator would: `change(config)`."""
-        path = self.catalog / "publication.yaml"
-        config = yaml.safe_load(path.read_text(encoding="utf-8"))
-        change(config)
-        path.write_text(yaml.safe_dump(config, allow_unicode=True), encoding="utf-8")
-
-    def retitle_communes(self) -> None:
-        """The data officer renames the communes fiche: « Communes (référentiel) — … »."""
-        fiche = self.catalog / "fiches" / "communes.yaml"
-        text = fiche.read_text(encoding="utf-8")
-        assert text.count(" — {perimetre}") == 1
-        fiche.write_text(text.replace(" — {perimetre}", " (référentiel) — {perimetre}"), "utf-8")
-
-    def opt_in(self, code: str, organisation: str | None = None) -> None:
-        """A commune of the MEL opts in: one entry in catalog/publication.yaml."""
-        organisation = organisation or self.organisations[code]
-        self.organisations.setdefault(code, organisation)
-
-        def add(config: dict) -> None:
-            config["perimetres"][code] = {"commune": code, "organisations": {"demo": organisation}}
-
-        self.configure(add)
-
-
-# The (fictitious, valid key) SIRET of Sailly-lez-Lannoy's mairie in the recorded answers
-# of the Recherche d'entreprises (tests/fixtures/recherche-entreprises/README.md): the
-# repository's configuration leaves it empty, the real one not being known offline.
-SIRET_SAILLY = "21590522500011"
-# The datasets most tests publish: the reference and the comparateur (every fiche is
-# published by tests/test_publish_all.py).
-CORE = ["communes", "comparateur"]
-DATASETS = [(p, f) for p in ("mel", "59522") for f in CORE]
-RESOURCES = ["controles", "dictionnaire", "donnees"]
-
-
-@pytest.fixture
-def platform(refreshed, udata_server, gate_outcomes, tmp_path, monkeypatch):
-    """A private copy of the session's refreshed warehouse, publishing to its own
-    organisations of the session's udata through a proxy that can fail on purpose."""
-    catalog = tmp_path / "catalog"
-    shutil.copytree(ROOT / "catalog", catalog)
-    organisations = next(udata_server["pool"], None)
-    if organisations is None:
-        pytest.fail(
-            "plus d'organisation libre dans le udata de test : augmentez UDATA_POOL "
-            "dans tests/conftest.py"
-        )
-    with FaultyProxy(udata_server["url"]) as proxy:
-        config_path = catalog / "publication.yaml"
-        config = yaml.safe_load(config_path.read_text(encoding="utf-8"))
-        config["environnements"]["demo"]["api"] = f"{proxy.url}/api/1"
-        for code, entry in config["perimetres"].items():
-            entry["organisations"]["demo"] = organisations[code]
-        config["perimetres"]["59522"]["siret"] = SIRET_SAILLY
-        config_path.write_text(yaml.safe_dump(config, allow_unicode=True), encoding="utf-8")
-        monkeypatch.setenv("OPENDATA_CATALOG", str(catalog))
-        monkeypatch.setenv("DATAGOUV_API_KEY_DEMO", udata_server["key"])
-        yield Platform(
-            proxy,
-            udata_server["url"],
-            udata_server["key"],
-            udata_server["outsider_key"],
-            organisations,
-            catalog,
-            gate_outcomes,
-        )
 
 
 def test_first_run_creates_datasets_with_complete_metadata(platform, workspace, capfd):
@@ -167,7 +49,7 @@ def test_first_run_creates_datasets_with_complete_metadata(platform, workspace, 
     assert resources["dictionnaire"]["type"] == "documentation"
     assert resources["controles"]["type"] == "documentation"
     evidence = requests.get(resources["controles"]["url"], timeout=30).text
-    assert evidence.startswith("# Contrôles de qualité du jeu")
+    assert evidence.startswith("# Contrôles de qualité des données")
     assert "| Règle | Colonne | Gravité | Résultat |" in evidence
     assert "Millésime" not in evidence.split("\n")[0] and str(dt.date.today()) not in evidence
     assert "### Journal des modifications" in resources["donnees"]["description"]
@@ -219,14 +101,12 @@ def _revise_sailly_population(mirror_dir: Path) -> None:
     yearly_refresh()
 
 
-def _data(dataset: dict) -> dict:
-    return next(r for r in dataset["resources"] if r["type"] == "main")
-
-
 def test_a_revised_figure_keeps_the_previous_file_once_then_replaces_it(platform, mirror_dir):
     platform.publish()
     before = {p: platform.dataset(p, "comparateur") for p in ("mel", "59522")}
-    published = {p: requests.get(_data(d)["url"], timeout=30).content for p, d in before.items()}
+    published = {
+        p: requests.get(data_resource(d)["url"], timeout=30).content for p, d in before.items()
+    }
     ids_before = {r["id"] for d in platform.datasets("mel") for r in d["resources"]}
     _revise_sailly_population(mirror_dir)
     start = len(platform.proxy.writes())
@@ -244,10 +124,10 @@ def test_a_revised_figure_keeps_the_previous_file_once_then_replaces_it(platform
         assert version["type"] == "other"
         # the very bytes that were published, kept before udata deletes them
         assert requests.get(version["url"], timeout=30).content == published[perimetre]
-        assert version["checksum"]["value"] == _data(old)["checksum"]["value"]
-        data = _data(dataset)
-        assert data["id"] == _data(old)["id"]  # replaced in place: re-users' links hold
-        assert data["checksum"]["value"] != _data(old)["checksum"]["value"]
+        assert version["checksum"]["value"] == data_resource(old)["checksum"]["value"]
+        data = data_resource(dataset)
+        assert data["id"] == data_resource(old)["id"]  # replaced in place: re-users' links hold
+        assert data["checksum"]["value"] != data_resource(old)["checksum"]["value"]
         # kept first, then replaced
         kept_at = writes.index(("POST", f"/api/1/datasets/{dataset['id']}/upload/"))
         replaced = f"/api/1/datasets/{dataset['id']}/resources/{data['id']}/upload/"
@@ -451,7 +331,7 @@ def test_subsidies_are_published_as_scdl_then_left_alone_when_unchanged(
     )
     assert [p.action for p in run.publication.datasets] == ["créer"]
     dataset = platform.dataset("59522", "subventions")
-    assert dataset["title"] == "Subventions aux associations de la commune de Sailly-lez-Lannoy"
+    assert dataset["title"] == "Subventions aux associations — Sailly-lez-Lannoy"
     assert "scdl" in dataset["tags"]  # data.gouv.fr writes its tags in lower case
     assert dataset["temporal_coverage"] == {"start": "2016-01-01", "end": "2022-12-31"}
     data = next(r for r in dataset["resources"] if r["type"] == "main")
@@ -530,224 +410,3 @@ def test_a_dry_run_without_key_sees_metadata_changes_from_the_warehouse(platform
     assert platform.proxy.requests[start:] == []
     assert changed["communes/mel"].action == "mettre à jour les métadonnées"
     assert not changed["comparateur/mel"].touched
-
-
-# Everything the warehouse knows, for every perimeter -------------------------------------
-def _fiches() -> dict[str, dict]:
-    return {
-        path.stem: yaml.safe_load(path.read_text(encoding="utf-8"))
-        for path in sorted((ROOT / "catalog" / "fiches").glob("*.yaml"))
-    }
-
-
-def _expected_keys(warehouse: Path, perimetre: str, kind: str) -> set[str]:
-    """The fiches whose mart has rows for the perimeter (every perimeter of these tests
-    is the MEL or one of its communes): the datasets its organisation must hold."""
-    keys = set()
-    with duckdb.connect(str(warehouse), read_only=True) as conn:
-        for name, fiche in _fiches().items():
-            if fiche.get("genre") == "catalogue" or kind not in fiche["publie_pour"]:
-                continue
-            columns = conn.table(f"marts.{fiche['mart']}").columns
-            if kind == "commune" and "code_commune" in columns:
-                where, value = "code_commune = ?", perimetre
-            else:
-                where, value = "code_epci = ?", "200093201"
-            [(rows,)] = conn.execute(
-                f"select count(*) from marts.{fiche['mart']} where {where}", [value]
-            ).fetchall()
-            if rows:
-                keys.add(f"{name}/{perimetre}")
-    return keys
-
-
-def _keys(datasets: list[dict]) -> set[str]:
-    return {d["extras"]["opendata-mel:jeu"] for d in datasets}
-
-
-def _download(url: str, path: Path) -> Path:
-    path.write_bytes(requests.get(url, timeout=30).content)
-    return path
-
-
-def test_every_fiche_is_published_for_the_mel_and_two_communes_with_their_catalogue(
-    platform, tmp_path
-):
-    platform.opt_in("59009")  # Villeneuve-d'Ascq, whose SIRET is not given: no catalogue
-    warehouse = Settings.from_env().warehouse
-
-    report = platform.publish(datasets=None)
-
-    kinds = {"mel": "epci", "59522": "commune", "59009": "commune"}
-    for perimetre, kind in kinds.items():
-        published = _keys(platform.datasets(perimetre)) - {f"catalogue/{perimetre}"}
-        assert published == _expected_keys(warehouse, perimetre, kind), perimetre
-        assert len(published) >= 8, perimetre  # every mart of the test warehouse has rows
-    population = platform.dataset("59522", "population")
-    assert population["title"] == "Population — Sailly-lez-Lannoy"
-    assert (
-        platform.dataset("mel", "logement")["title"] == "Logement — Métropole Européenne de Lille"
-    )
-    with duckdb.connect(str(warehouse), read_only=True) as conn:
-        [(first, last)] = conn.execute(
-            "select min(millesime), max(millesime) from marts.population where code_commune = ?",
-            ["59522"],
-        ).fetchall()
-        [(label, unit)] = conn.execute(
-            "select arg_max(libelle, millesime), arg_max(unite, millesime) from ref.variables "
-            "where source_id = 'insee_evol_struct_pop' and variable = 'hommes'"
-        ).fetchall()
-    assert first < last  # the history, not only the newest millésime
-    assert population["temporal_coverage"] == {"start": f"{first}-01-01", "end": f"{last}-12-31"}
-    for section in ("## Contenu", "## Sources", "## Colonnes", "## Notes légales"):
-        assert section in population["description"]
-    assert f"| `hommes` | {label} ({unit}) |" in population["description"]  # ref.variables
-    resources = {r["extras"]["opendata-mel:ressource"]: r for r in population["resources"]}
-    assert sorted(resources) == RESOURCES
-    dictionary = _download(resources["dictionnaire"]["url"], tmp_path / "dictionnaire.csv")
-    described = dict(csv.reader(dictionary.read_text(encoding="utf-8").splitlines()))
-    assert described["hommes"] == f"{label} ({unit})"
-    assert described["code_commune"]  # from catalog/colonnes.yaml
-    evidence = requests.get(resources["controles"]["url"], timeout=30).text
-    assert "`expectations/population.json`" in evidence and "| Règle |" in evidence
-
-    # The catalogue of each organisation lists exactly what it publishes.
-    schema = ROOT / "catalog" / "schemas" / "scdl-catalogue-0.1.3.json"
-    for perimetre in ("mel", "59522"):
-        catalogue = platform.dataset(perimetre, "catalogue")
-        [data] = [r for r in catalogue["resources"] if r["type"] == "main"]
-        assert (data["schema"]["name"], data["schema"]["version"]) == ("scdl/catalogue", "0.1.3")
-        path = _download(data["url"], tmp_path / f"catalogue-{perimetre}.csv")
-        assert validate(path, schema).conforme, validate(path, schema).lines()
-        rows = list(csv.DictReader(path.read_text(encoding="utf-8").splitlines()))
-        others = [d for d in platform.datasets(perimetre) if d["id"] != catalogue["id"]]
-        assert sorted(row["ID"] for row in rows) == sorted(d["id"] for d in others)
-        by_id = {d["id"]: d for d in others}
-        for row in rows:
-            dataset = by_id[row["ID"]]
-            assert row["TITRE"] == dataset["title"]
-            assert row["NOMBRE_RESSOURCES"] == str(len(dataset["resources"]))
-            assert row["URL"] == dataset["page"]
-            assert row["DATE_PUBL"] == dataset["created_at"][:10]
-        assert {row["COLL_SIRET"] for row in rows} == {
-            {"mel": "20009320100016", "59522": SIRET_SAILLY}[perimetre]
-        }
-    plans = {p.key: p for p in report.datasets}
-    assert plans["catalogue/59009"].action == "non publié (configuration à compléter)"
-    assert "siret" in plans["catalogue/59009"].reason
-    assert "catalogue/59009" not in _keys(platform.datasets("59009"))
-    summary = report.summary()
-    assert f"pour 3 périmètre(s) et 3 organisation(s) : {len(report.datasets) - 1}" in summary
-
-    start = len(platform.proxy.writes())
-    again = platform.publish(datasets=None)
-    assert platform.proxy.writes()[start:] == []  # catalogues and evidence byte-identical
-    assert not any(plan.touched for plan in again.datasets)
-
-
-def _nord_rows_of_rp2018(target: Path) -> Path:
-    """The real RP 2018 comparateur of France (samples/reference), its Nord rows only."""
-    shutil.copy(
-        ROOT / "samples" / "reference" / "base_cc_comparateur_RP2018_FRANCE_csv.zip", target
-    )
-    with zipfile.ZipFile(target) as source:
-        members = {m.filename: source.read(m) for m in source.infolist()}
-    lines = members["base_cc_comparateur.CSV"].decode("utf-8").splitlines(keepends=True)
-    members["base_cc_comparateur.CSV"] = "".join(
-        line for n, line in enumerate(lines) if n == 0 or line.startswith("59")
-    ).encode("utf-8")
-    with zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as archive:
-        for name, content in members.items():
-            archive.writestr(name, content)
-    return target
-
-
-def test_a_new_millesime_adds_rows_and_keeps_no_old_version(platform, tmp_path):
-    platform.publish(datasets=["comparateur"])
-    before = platform.dataset("mel", "comparateur")
-    settings = Settings.from_env()
-    source = load_registry().sources["insee_comparateur"]
-    import_file(RawStore(settings.raw_dir), source, _nord_rows_of_rp2018(tmp_path / "rp.zip"), 2018)
-    yearly_refresh(sources=["insee_comparateur"])
-
-    report = platform.publish(datasets=["comparateur"], outcomes=None)
-
-    after = platform.dataset("mel", "comparateur")
-    assert after["temporal_coverage"] == {"start": "2018-01-01", "end": "2022-12-31"}
-    assert [r["id"] for r in after["resources"]] == [r["id"] for r in before["resources"]]
-    assert not [r for r in after["resources"] if r["extras"].get("opendata-mel:archive-de")]
-    journal = _data(after)["description"]
-    added = re.search(r"(\d+) ligne\(s\) ajoutée\(s\), 0 supprimée\(s\), 0 modifiée\(s\)", journal)
-    assert added and int(added.group(1)) > 0
-    assert "version précédente conservée" not in journal
-    plan = {p.key: p for p in report.datasets}["comparateur/mel"]
-    assert plan.resources[0].action == "remplacer le fichier" and plan.archives == 0
-
-
-def test_a_commune_added_to_the_configuration_is_published_on_the_next_run(platform):
-    fiches = ["population", "catalogue"]
-    platform.publish(datasets=fiches)
-    before = {p: {d["id"]: d for d in platform.datasets(p)} for p in ("mel", "59522")}
-    start = len(platform.proxy.writes())
-
-    platform.opt_in("59009")  # one entry in catalog/publication.yaml, nothing else
-    report = platform.publish(datasets=fiches)
-
-    [created] = platform.datasets("59009")
-    assert created["extras"]["opendata-mel:jeu"] == "population/59009"
-    assert created["title"] == "Population — Villeneuve-d'Ascq"  # named from the COG
-    writes = platform.proxy.writes()[start:]
-    assert writes and all(
-        path == "/api/1/datasets/" or f"/datasets/{created['id']}/" in path for _, path in writes
-    )
-    for perimetre, datasets in before.items():
-        assert {d["id"]: d for d in platform.datasets(perimetre)} == datasets
-    assert {p.key for p in report.datasets if p.touched} == {"population/59009"}
-
-
-def test_a_429_storm_in_the_middle_of_95_communes_resumes_without_duplicates(
-    platform, udata_server, monkeypatch
-):
-    if udata_server["bulk_taken"]:
-        pytest.fail("les organisations des 95 communes servent à un seul test par session")
-    udata_server["bulk_taken"] = True
-    communes = udata_server["bulk"]  # code → organisation, the 95 communes of the MEL
-    assert len(communes) == 95
-    platform.configure(
-        lambda config: config["perimetres"].update(
-            {
-                code: {"commune": code, "organisations": {"demo": org}}
-                for code, org in communes.items()
-            }
-        )
-    )
-    # From the 41st dataset on, data.gouv.fr refuses every creation for an hour.
-    storm = Fault(
-        "POST",
-        r"/api/1/datasets/$",
-        status=429,
-        headers={"Retry-After": "3600"},
-        times=10**6,
-        skip=40,
-    )
-    platform.proxy.fail(storm)
-
-    state = platform.publish(datasets=["communes"], perimetres=list(communes), return_state=True)
-
-    with pytest.raises(TransientPublicationError) as error:
-        state.result()
-    assert "3600 s" in error.value.message and "Retry-After" in error.value.message
-    assert "reprend là où elle s'est arrêtée" in error.value.action
-    published = [code for code in communes if platform.datasets_of(communes[code])]
-    assert len(published) == 40
-    platform.proxy.faults.clear()
-
-    report = platform.publish(datasets=["communes"], perimetres=list(communes))
-
-    actions = [p.action for p in report.datasets]
-    assert actions.count("créer") == 55 and actions.count("inchangé") == 40
-    for code, organisation in communes.items():
-        [dataset] = platform.datasets_of(organisation)
-        assert dataset["extras"]["opendata-mel:jeu"] == f"communes/{code}"
-        resources = sorted(r["extras"].get("opendata-mel:ressource") for r in dataset["resources"])
-        assert resources == RESOURCES, code

@@ -19,7 +19,8 @@ _SEVERITIES = {"critical": "bloquant", "warning": "avertissement"}
 def markdown(fiche: Fiche, outcomes: list[Outcome], remarks: list[str]) -> str:
     """The checks of the fiche's suite with their results and examples of warnings, then,
     for a file that follows a standard, its validation against the official schema."""
-    lines = [f"# Contrôles de qualité du jeu « {_subject(fiche)} »"]
+    # Named after the mart, not the title: renaming a fiche does not re-send this file.
+    lines = [f"# Contrôles de qualité des données « {fiche.name} »"]
     if fiche.suite:
         lines += ["", *_suite(fiche, [o for o in outcomes if o.mart == fiche.suite])]
     if fiche.schema:
@@ -69,11 +70,6 @@ def _schema(fiche: Fiche, remarks: list[str]) -> list[str]:
         "Résultat : conforme, avec des remarques :" if remarks else "Résultat : conforme.",
         *(f"- {line}" for line in remarks),
     ]
-
-
-def _subject(fiche: Fiche) -> str:
-    """The fiche's title without its perimeter: the same file serves every perimeter."""
-    return fiche.titre.replace(" — {perimetre}", "").replace("{perimetre}", "…")
 
 
 def _cell(text: str) -> str:

@@ -133,7 +133,9 @@ def prepare(
     fiche, perimetre = request.fiche, request.perimetre
     if relation is None:
         relation = perimeter_rows(conn, fiche, perimetre)
-    colonnes = column_descriptions(conn, fiche, relation.columns, request.shared_columns)
+    colonnes = column_descriptions(
+        conn, fiche, relation.columns, request.shared_columns, request.registry
+    )
     frame = relation.df()
     data_path, remarks = _write_data(relation, frame, request)
     facts = _facts(conn, request, frame, colonnes)
@@ -179,14 +181,19 @@ def perimeter_rows(
 
 
 def column_descriptions(
-    conn: duckdb.DuckDBPyConnection, fiche: Fiche, columns: list[str], shared: dict[str, str]
+    conn: duckdb.DuckDBPyConnection,
+    fiche: Fiche,
+    columns: list[str],
+    shared: dict[str, str],
+    registry: Registry | None = None,
 ) -> dict[str, str]:
     """The description of every published column, in the file's order: the fiche's own,
     else the shared one (catalog/colonnes.yaml), else the label of the registry variable
-    of that name in the fiche's sources (ref.variables, newest millésime), else the
+    of that name in the fiche's sources (ref.variables, newest millésime; for an edition
+    this warehouse never loaded, the registry that fills ref.variables), else the
     standard's (the official schema the file follows)."""
     published = [c for c in columns if c not in fiche.colonnes_internes]
-    variables = _variables(conn, fiche.sources)
+    variables = {**_declared(registry, fiche.sources), **_variables(conn, fiche.sources)}
     standard = {f["name"]: _field_text(f) for f in schema_of(fiche).get("fields", [])}
     found = {}
     for column in published:
@@ -223,6 +230,17 @@ def _variables(conn: duckdb.DuckDBPyConnection, sources: list[str]) -> dict[str,
         variable: f"{libelle} ({unite})" if unite else libelle
         for variable, libelle, unite, _ in rows
     }
+
+
+def _declared(registry: Registry | None, sources: list[str]) -> dict[str, str]:
+    """The variables the registry declares for the sources, the first source first."""
+    found: dict[str, str] = {}
+    for source_id in sources if registry else []:
+        for column in registry.sources[source_id].columns:
+            if column.variable and column.variable not in found:
+                unit = f" ({column.unite})" if column.unite else ""
+                found[column.variable] = f"{column.libelle}{unit}"
+    return found
 
 
 def _write_data(
@@ -413,7 +431,7 @@ def _dictionary(fiche: Fiche, colonnes: dict[str, str], folder: Path) -> Resourc
 def _quality(request: Request, remarks: list[str], facts: dict[str, str]) -> Resource:
     """The checks that gated this publication, in French, beside the data."""
     fiche = request.fiche
-    path = request.folder / f"{fiche.name}-{request.perimetre.code}-controles.md"
+    path = request.folder / f"{fiche.name}-{request.perimetre.code}-controles.txt"
     path.write_text(evidence.markdown(fiche, list(request.outcomes), remarks), encoding="utf-8")
     quality = Resource(QUALITY, path, _sha1(path), {})
     quality.base = (

@@ -4,6 +4,7 @@ never passed as a parameter: task parameters are stored and shown by Prefect."""
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -60,6 +61,23 @@ class PublicationRun:
     @property
     def folder(self) -> Path:
         return self.settings.outputs_dir / "publication" / self.environment.name
+
+    @functools.cached_property
+    def conn(self) -> duckdb.DuckDBPyConnection:
+        """One connection to the warehouse for every dataset of the run (closed by
+        `close`): the flow holds the warehouse's lock meanwhile."""
+        conn = connect(self.settings.warehouse)
+        conn.execute(read_sql("schema.sql"))
+        return conn
+
+    def close(self) -> None:
+        if "conn" in self.__dict__:
+            self.__dict__.pop("conn").close()
+
+    @functools.cached_property
+    def blocked(self) -> dict[str, str]:
+        """The marts blocked by these checks, and why (once per run, not per dataset)."""
+        return blocked_marts(self.outcomes, models.discover())
 
 
 def resolve_perimeters(warehouse: Path, catalog: Catalog) -> tuple[Catalog, list[str]]:
@@ -120,15 +138,13 @@ def publish_dataset(run: PublicationRun, fiche: Fiche, perimetre_code: str) -> D
             "partiel (colonnes vides) : il sera publié au premier rafraîchissement qui la charge"
         )
         return _plan(run, fiche, perimetre, WAITING, reason=reason)
-    reason = _blocking_reason(fiche, run.outcomes)
+    reason = _blocking_reason(fiche, run)
     if reason:
         return _plan(run, fiche, perimetre, BLOCKED, reason=reason)
-    with connect(run.settings.warehouse) as conn:
-        conn.execute(read_sql("schema.sql"))
-        rows = perimeter_rows(conn, fiche, perimetre)
-        if not rows.limit(1).fetchall():
-            return _plan(run, fiche, perimetre, NO_DATA)
-        return _publish(run, conn, fiche, perimetre, rows)
+    rows = perimeter_rows(run.conn, fiche, perimetre)
+    if not rows.limit(1).fetchall():
+        return _plan(run, fiche, perimetre, NO_DATA)
+    return _publish(run, run.conn, fiche, perimetre, rows)
 
 
 def _catalogue_name() -> str:
@@ -157,21 +173,20 @@ def publish_catalogue(
     keys = [
         dataset_key(f, code) for code in [perimetre_code, *members] for f in run.catalog.marts()
     ]
-    with connect(run.settings.warehouse) as conn:
-        conn.execute(read_sql("schema.sql"))
-        entries = data_catalogue.stored_entries(conn, run.environment.name, keys)
-        entries.update({p.key: p.entree for p in plans if p.entree})
-        if not entries:
-            pending = [p for p in plans if p.action == CREATE]
-            if not pending:
-                return _plan(run, fiche, perimetre, NO_DATA)
-            reason = (
-                f"écrit une fois ses {len(pending)} jeu(x) publiés : leurs identifiants et "
-                "adresses sur data.gouv.fr ne sont connus qu'alors"
-            )
-            return _plan(run, fiche, perimetre, CREATE, reason=reason)
-        table = data_catalogue.frame(fiche, perimetre, schema_of(fiche), list(entries.values()))
-        return _publish(run, conn, fiche, perimetre, conn.from_df(table))
+    conn = run.conn
+    entries = data_catalogue.stored_entries(conn, run.environment.name, keys)
+    entries.update({p.key: p.entree for p in plans if p.entree})
+    if not entries:
+        pending = [p for p in plans if p.action == CREATE]
+        if not pending:
+            return _plan(run, fiche, perimetre, NO_DATA)
+        reason = (
+            f"écrit une fois ses {len(pending)} jeu(x) publiés : leurs identifiants et "
+            "adresses sur data.gouv.fr ne sont connus qu'alors"
+        )
+        return _plan(run, fiche, perimetre, CREATE, reason=reason)
+    table = data_catalogue.frame(fiche, perimetre, schema_of(fiche), list(entries.values()))
+    return _publish(run, conn, fiche, perimetre, conn.from_df(table))
 
 
 def _publish(
@@ -296,18 +311,17 @@ def _record_id(fiche: Fiche, perimetre: str, env: str, dataset_id: str) -> None:
         )
 
 
-def _blocking_reason(fiche: Fiche, outcomes: list[Outcome]) -> str | None:
+def _blocking_reason(fiche: Fiche, run: PublicationRun) -> str | None:
     """Why a dataset may not be published: its suite failed or did not run at all, or
     it is built from a mart that is blocked."""
-    own = [o for o in outcomes if o.mart == fiche.suite]
+    own = [o for o in run.outcomes if o.mart == fiche.suite]
     if not own:
         return f"aucun contrôle de la suite « {fiche.suite} » : rien n'est publié sans contrôle"
     failed = [o for o in own if o.severity == "critical" and not o.success]
     if failed:
         return "attente(s) critique(s) en échec : " + " ; ".join(o.describe() for o in failed[:3])
-    blocked = blocked_marts(outcomes, models.discover())
-    if fiche.mart in blocked:
-        return f"mart {fiche.mart} bloqué : {blocked[fiche.mart]}"
+    if fiche.mart in run.blocked:
+        return f"mart {fiche.mart} bloqué : {run.blocked[fiche.mart]}"
     return None
 
 

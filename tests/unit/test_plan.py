@@ -30,7 +30,7 @@ def report(prepared) -> PublicationReport:
         "6650c0ffee0000000000da7a",  # invented id
         resources=[ResourcePlan(DATA, "comparateur-mel.csv", reconcile.UNCHANGED)],
     )
-    blocked = DatasetPlan("communes/59522", "Communes de Sailly-lez-Lannoy", BLOCKED, reason=REASON)
+    blocked = DatasetPlan("communes/59522", "Communes — Sailly-lez-Lannoy", BLOCKED, reason=REASON)
     return PublicationReport(
         "demo", SITE, True, BASELINE, [to_create, unchanged, blocked], waiting=["subventions"]
     )
@@ -52,21 +52,21 @@ def test_a_real_publication_says_so(report):
 def test_each_dataset_is_listed_with_its_verdict_and_its_files(report, prepared):
     text = report.text()
     title = prepared.metadata["title"]
-    assert f"  - communes/mel « {title} » : jeu à créer" in text
+    assert f"    - communes/mel « {title} » : jeu à créer" in text
     for item in prepared.resources:
-        assert f"      · {item.filename} : téléverser" in text
+        assert f"        · {item.filename} : téléverser" in text
     assert (
-        f"      · communes-mel.csv : téléverser — première publication ({prepared.rows} lignes)"
+        f"        · communes-mel.csv : téléverser — première publication ({prepared.rows} lignes)"
         in (text)
     )
-    assert "  - comparateur/mel [6650c0ffee0000000000da7a] « Indicateurs" in text
-    assert "      · comparateur-mel.csv : inchangé" in text
+    assert "    - comparateur/mel [6650c0ffee0000000000da7a] « Indicateurs" in text
+    assert "        · comparateur-mel.csv : inchangé" in text
 
 
 def test_a_blocked_dataset_gives_its_reason(report):
     lines = report.text().splitlines()
-    at = lines.index("  - communes/59522 « Communes de Sailly-lez-Lannoy » : bloqué")
-    assert lines[at + 1] == f"      raison : {REASON}"
+    at = lines.index("    - communes/59522 « Communes — Sailly-lez-Lannoy » : bloqué")
+    assert lines[at + 1] == f"        raison : {REASON}"
 
 
 def test_a_metadata_update_reads_as_such(report):
@@ -76,13 +76,17 @@ def test_a_metadata_update_reads_as_such(report):
 
 def test_the_balance_counts_touched_unchanged_and_blocked_datasets(report):
     lines = report.text().splitlines()
-    assert "Bilan : 1 jeu(x) à créer ou modifier, 1 inchangé(s), 1 bloqué(s)." in lines
+    assert (
+        "Bilan : 3 jeu(x) pour 1 périmètre(s) et 1 organisation(s) : 1 à créer ou modifier, "
+        "1 inchangé(s), 1 bloqué(s), 0 en attente d'une source, 0 à compléter ; "
+        "0 ancienne(s) version(s) conservée(s)."
+    ) in lines
     assert lines[-1] == "Sans données, rien à publier : subventions."
 
 
 def test_an_unchanged_dataset_with_a_file_to_replace_is_touched(report):
     report.datasets[1].resources[0].action = reconcile.REPLACE
-    assert "Bilan : 2 jeu(x) à créer ou modifier, 0 inchangé(s), 1 bloqué(s)." in report.text()
+    assert " : 2 à créer ou modifier, 0 inchangé(s), 1 bloqué(s)," in report.text()
 
 
 def test_the_plan_is_written_as_markdown_and_json(report, tmp_path):
@@ -103,9 +107,12 @@ def test_the_plan_is_written_as_markdown_and_json(report, tmp_path):
     assert [d["key"] for d in document["datasets"]] == [d.key for d in report.datasets]
     assert document["datasets"][2] == {
         "key": "communes/59522",
-        "title": "Communes de Sailly-lez-Lannoy",
+        "title": "Communes — Sailly-lez-Lannoy",
         "action": "bloqué",
         "dataset_id": None,
         "reason": REASON,
         "resources": [],
+        "perimetre": None,
+        "organisation": None,
+        "entree": None,
     }

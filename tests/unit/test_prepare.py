@@ -237,9 +237,9 @@ def test_a_column_named_after_a_registry_variable_takes_its_label(conn, catalog)
 
 def test_the_quality_evidence_is_a_documentation_resource(prepared):
     quality = resource(prepared, QUALITY)
-    assert quality.path.name == "communes-mel-controles.md"
+    assert quality.path.name == "communes-mel-controles.txt"
     assert quality.metadata["type"] == "documentation"
-    assert quality.path.read_text(encoding="utf-8").startswith("# Contrôles de qualité du jeu")
+    assert quality.path.read_text(encoding="utf-8").startswith("# Contrôles de qualité des données")
 
 
 def test_the_fingerprint_ignores_the_id_and_the_key_order():

@@ -149,7 +149,7 @@ def _outcomes() -> list[Outcome]:
 def test_the_evidence_lists_the_suite_rules_results_and_warnings(catalog):
     fiche = fiche_named(catalog, "population")
     text = evidence.markdown(fiche, _outcomes(), [])
-    assert text.startswith("# Contrôles de qualité du jeu « Population »")
+    assert text.startswith("# Contrôles de qualité des données « population »")
     assert "suite Great Expectations `population`" in text
     assert "Résultat : 2 contrôle(s), 1 réussi(s), 1 avertissement(s), 0 échec(s)" in text
     assert "| code renseigné | code_commune | bloquant | réussi |" in text
@@ -186,7 +186,7 @@ def _entry(**changes) -> dict:
         "MOTS_CLES": "insee;population",
         "LICENCE": "Licence Ouverte-LO",
         "NOMBRE_RESSOURCES": 3,
-        "FORMAT_RESSOURCES": "csv;md",
+        "FORMAT_RESSOURCES": "csv;txt",
         "URL": "https://demo.data.gouv.fr/datasets/population-sailly-lez-lannoy/",
     }
     return {**row, **changes}

@@ -9,13 +9,17 @@ import copy
 import pytest
 
 from tasks.publication import reconcile
-from tasks.publication.prepare import DATA, DICTIONARY, KEY_EXTRA, RESOURCE_EXTRA, Record
+from tasks.publication.prepare import DATA, DICTIONARY, KEY_EXTRA, QUALITY, RESOURCE_EXTRA, Record
 from tests.unit.conftest import scalar
 
 ENV = "demo"
 # Invented ids, in the platform's format (24 hex digits), for what a publication returned.
 DATASET_ID = "6650c0ffee0000000000da7a"
-RESOURCE_IDS = {DATA: "6650c0ffee00000000000001", DICTIONARY: "6650c0ffee00000000000002"}
+RESOURCE_IDS = {
+    DATA: "6650c0ffee00000000000001",
+    DICTIONARY: "6650c0ffee00000000000002",
+    QUALITY: "6650c0ffee00000000000003",
+}
 
 
 def published(prepared):
@@ -57,7 +61,11 @@ def test_a_dataset_never_published_is_to_create_with_every_file_to_upload(prepar
     plan = reconcile.plan_from_records(prepared, None, {})
     assert plan.action == reconcile.CREATE and plan.dataset_id is None
     assert plan.title == prepared.metadata["title"]
-    assert actions(plan) == {DATA: reconcile.UPLOAD, DICTIONARY: reconcile.UPLOAD}
+    assert actions(plan) == {
+        DATA: reconcile.UPLOAD,
+        DICTIONARY: reconcile.UPLOAD,
+        QUALITY: reconcile.UPLOAD,
+    }
     assert plan.touched
     # the changelog entry of the new file is shown with it
     data = next(r for r in plan.resources if r.key == DATA)
@@ -68,7 +76,11 @@ def test_the_same_dataset_again_is_unchanged(saved, prepared):
     records = reconcile.load_records(saved, ENV, prepared.key)
     plan = reconcile.plan_from_records(prepared, None, records)
     assert plan.action == reconcile.UNCHANGED and plan.dataset_id == DATASET_ID
-    assert actions(plan) == {DATA: reconcile.UNCHANGED, DICTIONARY: reconcile.UNCHANGED}
+    assert actions(plan) == {
+        DATA: reconcile.UNCHANGED,
+        DICTIONARY: reconcile.UNCHANGED,
+        QUALITY: reconcile.UNCHANGED,
+    }
     assert not plan.touched
     assert all(resource.changes is None for resource in plan.resources)
 
@@ -79,7 +91,12 @@ def test_a_changed_file_is_to_replace_and_changed_metadata_to_update(saved, prep
     prepared.metadata["title"] += " (révisé)"
     plan = reconcile.plan_from_records(prepared, None, records)
     assert plan.action == reconcile.UPDATE
-    assert actions(plan) == {DATA: reconcile.REPLACE, DICTIONARY: reconcile.UNCHANGED}
+    # the prepared file is a first publication: what was published is not known, it is kept
+    assert actions(plan) == {
+        DATA: reconcile.ARCHIVE_REPLACE,
+        DICTIONARY: reconcile.UNCHANGED,
+        QUALITY: reconcile.UNCHANGED,
+    }
 
 
 def test_a_changed_resource_description_alone_is_a_metadata_update(saved, prepared):
@@ -87,13 +104,21 @@ def test_a_changed_resource_description_alone_is_a_metadata_update(saved, prepar
     prepared.resources[1].metadata["description"] = "Une autre description."
     plan = reconcile.plan_from_records(prepared, None, records)
     assert plan.action == reconcile.UNCHANGED
-    assert actions(plan) == {DATA: reconcile.UNCHANGED, DICTIONARY: reconcile.METADATA}
+    assert actions(plan) == {
+        DATA: reconcile.UNCHANGED,
+        DICTIONARY: reconcile.METADATA,
+        QUALITY: reconcile.UNCHANGED,
+    }
 
 
 def test_the_fiche_id_is_the_dataset_when_this_warehouse_published_nothing(prepared):
     plan = reconcile.plan_from_records(prepared, DATASET_ID, {})
     assert plan.dataset_id == DATASET_ID and plan.action != reconcile.CREATE
-    assert actions(plan) == {DATA: reconcile.UPLOAD, DICTIONARY: reconcile.UPLOAD}
+    assert actions(plan) == {
+        DATA: reconcile.UPLOAD,
+        DICTIONARY: reconcile.UPLOAD,
+        QUALITY: reconcile.UPLOAD,
+    }
 
 
 # Remote metadata ----------------------------------------------------------------------
@@ -162,27 +187,27 @@ def test_a_resource_is_found_by_its_key_before_its_recorded_id(prepared):
             {"id": "par-cle", "extras": {RESOURCE_EXTRA: DATA}},
         ]
     }
-    assert reconcile._find_resource(remote, data, recorded)["id"] == "par-cle"
+    assert reconcile._find_resource(remote, data.key, data.filename, recorded)["id"] == "par-cle"
 
 
 def test_a_resource_is_found_by_its_recorded_id(prepared):
     data = resource_of(prepared, DATA)
     recorded = Record(DATASET_ID, "enregistre", data.sha1, "")
     remote = {"resources": [{"id": "autre"}, {"id": "enregistre", "extras": None}]}
-    assert reconcile._find_resource(remote, data, recorded)["id"] == "enregistre"
+    assert reconcile._find_resource(remote, data.key, data.filename, recorded)["id"] == "enregistre"
 
 
 def test_a_file_uploaded_before_a_failure_is_adopted_by_its_name(prepared):
     data = resource_of(prepared, DATA)
     remote = {"resources": [{"id": "orphelin", "title": data.filename, "extras": {}}]}
-    assert reconcile._find_resource(remote, data, None)["id"] == "orphelin"
+    assert reconcile._find_resource(remote, data.key, data.filename, None)["id"] == "orphelin"
 
 
 def test_another_resource_of_the_same_name_is_never_adopted(prepared):
     data = resource_of(prepared, DATA)
     other = {"id": "autre", "title": data.filename, "extras": {RESOURCE_EXTRA: DICTIONARY}}
-    assert reconcile._find_resource({"resources": [other]}, data, None) is None
-    assert reconcile._find_resource({}, data, None) is None
+    assert reconcile._find_resource({"resources": [other]}, data.key, data.filename, None) is None
+    assert reconcile._find_resource({}, data.key, data.filename, None) is None
 
 
 # Publication state in the warehouse ------------------------------------------------------
@@ -193,7 +218,7 @@ def test_nothing_published_has_no_snapshot(meta_conn, prepared):
 
 def test_the_saved_state_reads_back_as_published(saved, prepared):
     records = reconcile.load_records(saved, ENV, prepared.key)
-    assert set(records) == {DATA, DICTIONARY}
+    assert set(records) == {DATA, DICTIONARY, QUALITY}
     for resource in prepared.resources:
         record = records[resource.key]
         assert (record.dataset_id, record.resource_id, record.sha1) == (

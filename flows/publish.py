@@ -12,8 +12,9 @@ from tasks.core.errors import ConfigurationError
 from tasks.core.failure import reported_failure
 from tasks.core.settings import Settings
 from tasks.core.warehouse import locked
-from tasks.publication.catalog import Catalog, load_catalog
+from tasks.publication.catalog import Catalog, Fiche, load_catalog
 from tasks.publication.plan import PublicationReport
+from tasks.publication.reconcile import DatasetPlan
 from tasks.publication.steps import (
     PublicationRun,
     check_api_key,
@@ -76,20 +77,9 @@ def publish(
                 catalog, environment, registry, settings, outcomes, dry_run, force, loaded=loaded
             )
             chosen = [f for f in catalog.marts() if not datasets or f.name in datasets]
-            plans = []
+            with_catalogue = not datasets or "catalogue" in datasets
             try:
-                for group in organisation_groups(catalog, perimetres, env):
-                    # quote: the run's context is not walked by Prefect for every dataset.
-                    own = [
-                        publish_dataset(quote(run), fiche, code)
-                        for code in group
-                        for fiche in chosen
-                        if fiche.mart not in waiting
-                        and fiche.publishes_for(catalog.perimetres[code])
-                    ]
-                    if catalog.catalogue() and (not datasets or "catalogue" in datasets):
-                        own.append(publish_catalogue(quote(run), group[0], group[1:], quote(own)))
-                    plans += own
+                plans = _publish_perimeters(run, chosen, waiting, perimetres, with_catalogue)
             finally:
                 run.close()
         report = PublicationReport(
@@ -122,3 +112,27 @@ def _check_perimeters(catalog: Catalog, perimetres: list[str]) -> None:
             action=f"choisissez parmi : {', '.join(catalog.perimetres)}, ou ajoutez l'entrée "
             "de la commune ou de l'EPCI",
         )
+
+
+def _publish_perimeters(
+    run: PublicationRun,
+    fiches: list[Fiche],
+    waiting: dict[str, list[str]],
+    perimetres: list[str],
+    with_catalogue: bool,
+) -> list[DatasetPlan]:
+    """Every fiche with data for every perimeter, organisation by organisation, each
+    organisation's catalogue after its datasets."""
+    catalog, plans = run.catalog, []
+    for group in organisation_groups(catalog, perimetres, run.environment.name):
+        # quote: Prefect does not walk the run's context for every dataset.
+        own = [
+            publish_dataset(quote(run), fiche, code)
+            for code in group
+            for fiche in fiches
+            if fiche.mart not in waiting and fiche.publishes_for(catalog.perimetres[code])
+        ]
+        if catalog.catalogue() and with_catalogue:
+            own.append(publish_catalogue(quote(run), group[0], group[1:], quote(own)))
+        plans += own
+    return plans

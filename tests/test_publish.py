@@ -22,7 +22,6 @@ from tasks.quality.schema.validate import validate
 from tests.conftest import COMPARATEUR, ROOT
 from tests.faulty_proxy import Fault
 from tests.publication_platform import DATASETS, RESOURCES, data_resource
-
 from tests.subventions_fixtures import answer_report, write_documents
 
 pytestmark = pytest.mark.usefixtures("prefect_api")

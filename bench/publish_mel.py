@@ -132,7 +132,7 @@ def main() -> None:
         f"{'':24} {'jeux':>6} {'modifiés':>9} {'requêtes':>9} {'écritures':>10} "
         f"{'durée':>9} {'par jeu':>9}"
     )
-    for label, datasets, touched, requests, writes, elapsed, per in rows:
+    for label, datasets, touched, requests, writes, elapsed, per, _ in rows:
         print(
             f"{label:24} {datasets:>6} {touched:>9} {requests:>9} {writes:>10} "
             f"{elapsed:>8.1f}s {per:>8.2f}s"

@@ -31,7 +31,7 @@ class PublicationReport:
             f"Comparaison avec : {self.baseline}",
         ]
         for organisation, perimetres in self.groups():
-            lines.append(f"Organisation {organisation or 'non déclarée'} :")
+            lines.append(f"Organisation {organisation} :")
             for code, plans in perimetres:
                 lines.append(f"  Périmètre {code} — {self.perimeter_names.get(code) or code} :")
                 lines += self._dataset_lines([p for p in plans if p.action != NO_DATA])
@@ -57,7 +57,7 @@ class PublicationReport:
         blocked = sum(p.action == BLOCKED for p in shown)
         incomplete = sum(p.action == INCOMPLETE for p in shown)
         waiting = sum(p.action == WAITING for p in shown)
-        organisations = {p.organisation or f"({p.perimetre})" for p in self.datasets}
+        organisations = {p.organisation or p.perimetre for p in self.datasets}
         return (
             f"Bilan : {len(shown)} jeu(x) pour {len({p.perimetre for p in self.datasets})} "
             f"périmètre(s) et {len(organisations)} organisation(s) : {touched} à créer ou "
@@ -66,11 +66,13 @@ class PublicationReport:
             f"{sum(p.archives for p in shown)} ancienne(s) version(s) conservée(s)."
         )
 
-    def groups(self) -> list[tuple[str | None, list[tuple[str, list[DatasetPlan]]]]]:
+    def groups(self) -> list[tuple[str, list[tuple[str, list[DatasetPlan]]]]]:
         """The plans by organisation, then by perimeter, in the order they were run."""
-        by_organisation: dict[str | None, dict[str, list[DatasetPlan]]] = {}
+        by_organisation: dict[str, dict[str, list[DatasetPlan]]] = {}
         for plan in self.datasets:
-            perimetres = by_organisation.setdefault(plan.organisation, {})
+            # Without an organisation (a dry run), each perimeter stands alone.
+            organisation = plan.organisation or f"non déclarée (périmètre {plan.perimetre})"
+            perimetres = by_organisation.setdefault(organisation, {})
             perimetres.setdefault(plan.perimetre or "", []).append(plan)
         return [(org, list(perimetres.items())) for org, perimetres in by_organisation.items()]
 

@@ -227,7 +227,11 @@ def _publish(
     plan, remote = reconcile.reconcile(client, prepared, known_id, records, run.dry_run, run.force)
     if remote is None:
         return _located(plan, perimetre, organisation, None)
-    if plan.touched and not run.dry_run:
+    if plan.action == CREATE and not run.dry_run:
+        # Created with our files only: no need to read it back for the catalogue.
+        uploaded = [{"format": r.filename.rsplit(".", 1)[-1].lower()} for r in prepared.resources]
+        remote = {**remote, "resources": uploaded}
+    elif plan.touched and not run.dry_run:
         remote = client.dataset(remote["id"]) or remote  # its resources, as they are now
     entree = None if fiche.is_catalogue else data_catalogue.entry(prepared, remote, _site(run))
     if run.dry_run:

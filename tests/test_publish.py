@@ -83,15 +83,6 @@ def test_first_run_creates_datasets_with_complete_metadata(platform, workspace, 
         assert platform.key not in text
 
 
-def test_a_second_identical_run_sends_nothing(platform):
-    platform.publish(datasets=ONLY_COMMUNES)
-    before = len(platform.proxy.writes())
-    report = platform.publish(datasets=ONLY_COMMUNES)
-    assert platform.proxy.writes()[before:] == []
-    assert all(not plan.touched for plan in report.datasets)
-    assert {r.action for p in report.datasets for r in p.resources} == {"inchangé"}
-
-
 def _revise_sailly_population(mirror_dir: Path) -> None:
     """Test-only copy of the source: Sailly-lez-Lannoy's population revised from 1936 to
     1940, as INSEE revises a published figure; then the yearly refresh reads it."""

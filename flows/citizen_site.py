@@ -15,23 +15,15 @@ from zoneinfo import ZoneInfo
 
 from prefect import flow, get_run_logger
 from prefect.artifacts import create_markdown_artifact
+from prefect.utilities.annotations import unmapped
 
-from tasks.citizen_site.data import open_warehouse
+from tasks.citizen_site.data import mel_communes, open_warehouse, warehouse_state
 from tasks.citizen_site.pages import write_communes_index
-from tasks.citizen_site.registry import load_sections
-from tasks.citizen_site.steps import build_commune_site, choose_communes
+from tasks.citizen_site.steps import CommuneSite, batches, build_sites, choose_communes
+from tasks.core.errors import InvalidData
 from tasks.core.failure import reported_failure
+from tasks.core.runners import run_map, task_runner
 from tasks.core.settings import Settings
-from tasks.publication.catalog import load_catalog
-
-
-@dataclass
-class CommuneSite:
-    nom: str
-    index: Path
-    sections: list[str]
-    charts: int
-    waiting: int
 
 
 @dataclass
@@ -57,36 +49,59 @@ class SiteRun:
 @flow(name="site-citoyen", log_prints=True)
 def citizen_site(
     commune: str = "59522",
+    communes: list[str] | None = None,
     all_mel: bool = False,
     out_dir: str | None = None,
     env: Literal["demo", "prod"] = "prod",
     banner: str | None = None,
+    dask: str | None = None,
+    communes_par_tache: int = 10,
 ) -> SiteRun:
     """Écrit le site citoyen d'une commune de la MEL (ou de toutes) à partir de l'entrepôt.
 
     Args:
         commune: code INSEE de la commune (par défaut 59522, Sailly-lez-Lannoy).
+        communes: plusieurs communes de la MEL, par leurs codes INSEE (prime sur commune).
         all_mel: construire le site des 95 communes de la MEL (et une page qui les liste).
         out_dir: dossier de sortie ; vide : data/outputs/site (un sous-dossier par commune).
         env: la plateforme des liens vers les jeux de données : prod (www.data.gouv.fr)
             ou demo (demo.data.gouv.fr).
         banner: un avertissement affiché en haut de chaque page (données d'exemple…).
+        dask: où construire les pages : l'adresse d'un cluster Dask (tcp://hôte:8786),
+            ou « local » pour un cluster des cœurs de cette machine ; vide : OPENDATA_DASK,
+            sinon l'exécution par défaut de Prefect.
+        communes_par_tache: nombre de communes construites par tâche (une tâche par lot).
     """
     with reported_failure("echec-site-citoyen"):
         settings = Settings.from_env()
         out = Path(out_dir) if out_dir else settings.outputs_dir / "site"
-        sections, catalog = load_sections(), load_catalog()
         generated = datetime.now(ZoneInfo("Europe/Paris"))
-        run = SiteRun(out, [])
         with open_warehouse(settings.warehouse) as conn:
-            communes = choose_communes(conn, commune, all_mel)
-            for chosen in communes:
-                index, views = build_commune_site(
-                    conn, sections, chosen, catalog, env, out, generated, banner
-                )
-                run.sites.append(_summary(chosen.nom, index, views))
+            chosen = choose_communes(conn, communes or [commune], all_mel)
+            count, etat = len(mel_communes(conn)), warehouse_state(conn)
+        lots = batches(chosen, communes_par_tache)
+        built = run_map(
+            task_runner(dask or settings.dask),
+            build_sites,
+            {
+                "communes": lots,
+                **{
+                    name: unmapped(value)
+                    for name, value in {
+                        "warehouse": settings.warehouse,
+                        "out_dir": out,
+                        "env": env,
+                        "generated": generated,
+                        "banner": banner,
+                        "communes_mel": count,
+                    }.items()
+                },
+            },
+        )
+        _check_same_state(etat, built, settings.warehouse)
+        run = SiteRun(out, [site for lot in built for site in lot.sites])
         if all_mel:
-            run.index = write_communes_index(out, communes, generated)
+            run.index = write_communes_index(out, chosen, generated)
         get_run_logger().info("%s", run.text())
         create_markdown_artifact(
             key="site-citoyen", markdown=run.text(), description="Site citoyen"
@@ -94,11 +109,11 @@ def citizen_site(
         return run
 
 
-def _summary(nom: str, index: Path, views) -> CommuneSite:
-    return CommuneSite(
-        nom=nom,
-        index=index,
-        sections=[view.section.titre for view in views],
-        charts=sum(len(view.charts) for view in views),
-        waiting=sum(len(view.waiting) for view in views),
-    )
+def _check_same_state(etat: str, built, warehouse: Path) -> None:
+    if any(lot.etat != etat for lot in built):
+        raise InvalidData(
+            "L'entrepôt a changé pendant la construction du site (un rafraîchissement "
+            "s'est terminé entre-temps) : des pages montreraient deux états différents",
+            where=str(warehouse),
+            action="relancez la construction du site : elle lira le nouvel état partout",
+        )

@@ -144,7 +144,10 @@ def _site_command(commands) -> None:
     )
     chosen = site.add_mutually_exclusive_group()
     chosen.add_argument(
-        "--commune", default="59522", help="code INSEE de la commune (défaut : 59522)"
+        "--commune",
+        nargs="+",
+        default=["59522"],
+        help="code INSEE de la commune, ou de plusieurs (défaut : 59522)",
     )
     chosen.add_argument(
         "--all-mel", action="store_true", help="les 95 communes de la MEL, et leur liste"
@@ -157,6 +160,11 @@ def _site_command(commands) -> None:
         help="plateforme des liens vers les jeux de données (défaut : www.data.gouv.fr)",
     )
     site.add_argument("--bandeau", help="avertissement affiché en haut de chaque page")
+    site.add_argument(
+        "--dask",
+        help="construire les pages sur un cluster Dask : son adresse (tcp://hôte:8786), "
+        "ou « local » pour les cœurs de cette machine (défaut : OPENDATA_DASK)",
+    )
     site.set_defaults(run=_site)
 
 
@@ -184,11 +192,13 @@ def _site(args: argparse.Namespace) -> int:
     return _run(
         "de la construction du site citoyen",
         lambda: citizen_site(
-            commune=args.commune,
+            commune=args.commune[0],
+            communes=args.commune if len(args.commune) > 1 else None,
             all_mel=args.all_mel,
             out_dir=args.out,
             env=args.env,
             banner=args.bandeau,
+            dask=args.dask,
         ),
     )
 

@@ -433,3 +433,91 @@ def test_each_chart_links_to_its_published_dataset(demo, tmp_path, monkeypatch):
     assert page.count(f'<a href="{url}">') == 2  # logement_categories, logement_statut
     subsidies = (tmp_path / "site" / "59522" / "subventions.html").read_text(encoding="utf-8")
     assert "n'est pas encore publié sur data.gouv.fr" in subsidies and url not in subsidies
+
+
+def test_the_charts_are_the_specifications_and_svg_altair_would_give(full_run):
+    """The specifications written as data are Altair's, byte for byte once rendered
+    (tests/reference_charts.py keeps the Altair version): every chart of the full
+    warehouse, every chart type, for three communes."""
+    from tasks.citizen_site import charts
+    from tasks.citizen_site.data import find_commune, open_warehouse, read_chart
+    from tasks.citizen_site.registry import load_sections
+    from tests import reference_charts
+
+    compared = []
+    with open_warehouse(full_run[1]) as conn:
+        for code in ("59522", "59009", "59350"):
+            commune = find_commune(conn, code)
+            for chart in (c for s in load_sections() for c in s.charts):
+                data = read_chart(conn, chart, commune)
+                if not data.has_data:
+                    continue
+                spec = charts.chart_spec(data)
+                assert spec["config"].pop("locale")["number"]["decimal"] == ","
+                assert spec == reference_charts.build_chart(data).to_dict(), chart.id
+                assert charts.render_svg(data) == reference_charts.render_svg(data), chart.id
+                compared.append(chart.type)
+    assert set(compared) == {"barres", "colonnes", "courbe"}
+    assert len(compared) >= 3 * 15
+
+
+def _pages(folder: Path) -> dict[str, bytes]:
+    """Every file of a site, the generation time blanked (two builds a minute apart)."""
+    stamp = re.compile(rb'<time datetime="[^"]+">')
+    return {
+        str(path.relative_to(folder)): stamp.sub(b"<time>", path.read_bytes())
+        for path in sorted(folder.rglob("*"))
+        if path.is_file()
+    }
+
+
+def test_the_site_built_on_a_dask_cluster_is_the_site_of_the_default_runner(
+    demo, tmp_path, monkeypatch
+):
+    """12 communes in batches of 3: on a Dask cluster of 2 worker processes on loopback
+    (its address given as an operator would), then on Prefect's default runner."""
+    from distributed import LocalCluster, get_task_stream
+
+    from flows.citizen_site import citizen_site
+
+    warehouse, _ = demo
+    monkeypatch.setenv("OPENDATA_WAREHOUSE", str(warehouse))
+    codes = [
+        code
+        for (code,) in query(
+            warehouse,
+            "select code_commune from marts.communes where is_mel "
+            "and type_commune = 'commune-actuelle' order by code_commune limit 12",
+        )
+    ]
+    with (
+        LocalCluster(
+            n_workers=2, threads_per_worker=1, host="127.0.0.1", dashboard_address=None
+        ) as cluster,
+        cluster.get_client() as client,
+        get_task_stream(client) as stream,
+    ):
+        on_dask = citizen_site(
+            communes=codes,
+            out_dir=str(tmp_path / "dask"),
+            dask=cluster.scheduler_address,
+            communes_par_tache=3,
+        )
+    workers = {task["worker"] for task in stream.data if task["key"].startswith("build_sites")}
+    assert len(workers) == 2  # both worker processes built pages
+    default = citizen_site(communes=codes, out_dir=str(tmp_path / "defaut"), communes_par_tache=3)
+    assert [site.code for site in on_dask.sites] == [site.code for site in default.sites] == codes
+    pages = _pages(tmp_path / "dask")
+    assert len([name for name in pages if name.endswith("logement.html")]) == 12
+    assert pages == _pages(tmp_path / "defaut")
+
+
+def test_an_unreachable_dask_cluster_says_what_to_do(demo, monkeypatch, capsys, tmp_path):
+    import dask
+
+    monkeypatch.setenv("OPENDATA_WAREHOUSE", str(demo[0]))
+    with dask.config.set({"distributed.comm.timeouts.connect": "2s"}):
+        assert main(["site", "--out", str(tmp_path), "--dask", "tcp://127.0.0.1:9"]) == 1
+    err = capsys.readouterr().err
+    assert "cluster Dask injoignable" in err and "OPENDATA_DASK" in err
+    assert not any(tmp_path.iterdir())  # nothing written

@@ -1,12 +1,18 @@
-"""Charts drawn with Vega-Lite (Altair) and rendered to SVG at build time by
-vl-convert: the page needs no JavaScript and no network to show them."""
+"""Charts drawn with Vega-Lite and rendered to SVG at build time by vl-convert: the
+page needs no JavaScript and no network to show them.
+
+The Vega-Lite specifications are written as plain data (dicts), the same ones Altair
+would build (tests/reference_charts.py keeps that reference): building an Altair object
+per chart cost more than drawing it. The French number and date formats travel in the
+specification's config, which vl-convert renders faster than its locale arguments.
+"""
 
 from __future__ import annotations
 
 import html
 import re
+from functools import cache
 
-import altair as alt
 import vl_convert
 
 from tasks.citizen_site.data import MEL, UNAVAILABLE, ChartData
@@ -16,31 +22,52 @@ COMMUNE_COLOUR = "#000091"
 MEL_COLOUR = "#B34000"
 TEXT_COLOUR = "#3A3A3A"
 WIDTH = 460
+LOCALE = "fr-FR"
+VEGA_LITE_SCHEMA = "https://vega.github.io/schema/vega-lite/v6.4.1.json"
 _SVG_OPEN = re.compile(r"<svg\b([^>]*)>")
+_CONFIG = {
+    "view": {"continuousWidth": 300, "continuousHeight": 300, "stroke": None},
+    "axis": {"labelColor": TEXT_COLOUR, "labelFontSize": 12, "titleColor": TEXT_COLOUR},
+    "font": "Arial, Helvetica, sans-serif",
+    "legend": {
+        "columnPadding": 24,
+        "labelColor": TEXT_COLOUR,
+        "labelFontSize": 13,
+        "orient": "top",
+        "title": None,
+    },
+}
+# Browsers draw text a little wider than the renderer measures it: keep a margin.
+_PADDING = {"left": 24, "right": 48, "top": 8, "bottom": 8}
 
 
 def render_svg(data: ChartData) -> str:
     """The chart as an accessible inline SVG: role img, a <title> and a <desc>."""
-    spec = build_chart(data).to_dict()
-    svg = vl_convert.vegalite_to_svg(spec, format_locale="fr-FR", time_format_locale="fr-FR")
-    return _accessible(svg, data)
+    svg = vl_convert.vegalite_to_svg(chart_spec(data))
+    return accessible(svg, data)
 
 
-def build_chart(data: ChartData) -> alt.Chart:
+def chart_spec(data: ChartData) -> dict:
+    """The chart's Vega-Lite specification."""
     # A line keeps its missing years, so that it breaks there instead of joining them.
-    frame = _frame(data, keep_unavailable=data.chart.type == "courbe")
+    values = _values(data, keep_unavailable=data.chart.type == "courbe")
     draw = {"barres": _bars, "colonnes": _columns, "courbe": _line}[data.chart.type]
-    return (
-        draw(frame, data)
-        # Browsers draw text a little wider than the renderer measures it: keep a margin.
-        .properties(width=WIDTH, padding={"left": 24, "right": 48, "top": 8, "bottom": 8})
-        .configure(font="Arial, Helvetica, sans-serif")
-        .configure_axis(labelColor=TEXT_COLOUR, titleColor=TEXT_COLOUR, labelFontSize=12)
-        .configure_legend(
-            labelColor=TEXT_COLOUR, labelFontSize=13, orient="top", title=None, columnPadding=24
-        )
-        .configure_view(stroke=None)
-    )
+    return {
+        "config": {**_CONFIG, "locale": _locale()},
+        **draw(data),
+        "data": {"values": values},
+        "padding": _PADDING,
+        "width": WIDTH,
+        "$schema": VEGA_LITE_SCHEMA,
+    }
+
+
+@cache
+def _locale() -> dict:
+    return {
+        "number": vl_convert.get_format_locale(LOCALE),
+        "time": vl_convert.get_time_format_locale(LOCALE),
+    }
 
 
 def describe(data: ChartData) -> str:
@@ -56,8 +83,8 @@ def describe(data: ChartData) -> str:
     return f"{data.chart.titre} ({data.chart.unite}). " + ". ".join(parts) + "."
 
 
-def _frame(data: ChartData, keep_unavailable: bool) -> alt.Data:
-    rows = [
+def _values(data: ChartData, keep_unavailable: bool) -> list[dict]:
+    return [
         {
             "territoire": p.territoire,
             "ordre_territoire": p.ordre_territoire,
@@ -71,14 +98,19 @@ def _frame(data: ChartData, keep_unavailable: bool) -> alt.Data:
         for p in data.points
         if p.valeur is not None or p.raison_absence or keep_unavailable
     ]
-    return alt.Data(values=rows)
 
 
-def _colour(data: ChartData) -> alt.Color:
+def _field(name: str, kind: str, **properties) -> dict:
+    return {"field": name, "type": kind, **properties}
+
+
+def _colour(data: ChartData) -> dict:
     domain = data.territoires
     palette = [COMMUNE_COLOUR if name != MEL else MEL_COLOUR for name in domain]
-    legend = alt.Legend() if len(domain) > 1 else None
-    return alt.Color("territoire:N", scale=alt.Scale(domain=domain, range=palette), legend=legend)
+    legend = {} if len(domain) > 1 else None
+    return _field(
+        "territoire", "nominal", legend=legend, scale={"domain": domain, "range": palette}
+    )
 
 
 def _number_format(data: ChartData) -> str:
@@ -86,75 +118,115 @@ def _number_format(data: ChartData) -> str:
     return f",.{min(data.chart.decimales, 1)}~f"
 
 
-def _bars(frame: alt.Data, data: ChartData) -> alt.LayerChart:
+def _text(**properties) -> dict:
+    return {"type": "text", **properties}
+
+
+def _bars(data: ChartData) -> dict:
     categories = data.categories
-    y = alt.Y("categorie:N", sort=categories, title=None, axis=alt.Axis(labelLimit=260))
-    offset = alt.YOffset("territoire:N", sort=data.territoires)
-    base = alt.Chart(frame).encode(y=y, yOffset=offset)
-    bars = (
-        base.transform_filter("!datum.absent")
-        .mark_bar(height={"band": 0.9})
-        .encode(
-            x=alt.X(
-                "valeur:Q",
+    axes = {
+        "y": _field("categorie", "nominal", axis={"labelLimit": 260}, sort=categories, title=None),
+        "yOffset": _field("territoire", "nominal", sort=data.territoires),
+    }
+    bars = {
+        "mark": {"type": "bar", "height": {"band": 0.9}},
+        "encoding": {
+            "color": _colour(data),
+            "x": _field(
+                "valeur",
+                "quantitative",
+                axis={"format": _number_format(data), "tickCount": 5},
                 title=data.chart.unite,
-                axis=alt.Axis(format=_number_format(data), tickCount=5),
             ),
-            color=_colour(data),
-        )
-    )
-    labels = (
-        base.transform_filter("!datum.absent")
-        .mark_text(align="left", dx=4, fontSize=12)
-        .encode(x="valeur:Q", text="libelle:N", color=_colour(data))
-    )
+            **axes,
+        },
+        "transform": [{"filter": "!datum.absent"}],
+    }
+    labels = {
+        "mark": _text(align="left", dx=4, fontSize=12),
+        "encoding": {
+            "color": _colour(data),
+            "text": _field("libelle", "nominal"),
+            "x": _field("valeur", "quantitative"),
+            **axes,
+        },
+        "transform": [{"filter": "!datum.absent"}],
+    }
     # A masked value is written where its bar would start, never drawn as a zero bar.
-    absent = (
-        base.transform_filter("datum.absent")
-        .mark_text(align="left", dx=4, fontSize=12, fontStyle="italic", color=TEXT_COLOUR)
-        .encode(x="position:Q", text="libelle:N")
-    )
+    absent = {
+        "mark": _text(align="left", color=TEXT_COLOUR, dx=4, fontSize=12, fontStyle="italic"),
+        "encoding": {
+            "text": _field("libelle", "nominal"),
+            "x": _field("position", "quantitative"),
+            **axes,
+        },
+        "transform": [{"filter": "datum.absent"}],
+    }
     rows = len(categories) * max(1, len(data.territoires))
-    return alt.layer(bars, labels, absent).properties(height=alt.Step(22) if rows else 60)
+    return {"layer": [bars, labels, absent], "height": {"step": 22} if rows else 60}
 
 
-def _columns(frame: alt.Data, data: ChartData) -> alt.LayerChart:
-    x = alt.X("categorie:N", sort=data.categories, title=None, axis=alt.Axis(labelAngle=0))
-    base = alt.Chart(frame).encode(x=x, xOffset=alt.XOffset("territoire:N"))
-    columns = (
-        base.transform_filter("!datum.absent")
-        .mark_bar()
-        .encode(
-            y=alt.Y("valeur:Q", title=data.chart.unite, axis=alt.Axis(format=_number_format(data))),
-            color=_colour(data),
-        )
+def _columns(data: ChartData) -> dict:
+    axes = {
+        "x": _field(
+            "categorie", "nominal", axis={"labelAngle": 0}, sort=data.categories, title=None
+        ),
+        "xOffset": _field("territoire", "nominal"),
+    }
+    columns = {
+        "mark": {"type": "bar"},
+        "encoding": {
+            "color": _colour(data),
+            **axes,
+            "y": _field(
+                "valeur",
+                "quantitative",
+                axis={"format": _number_format(data)},
+                title=data.chart.unite,
+            ),
+        },
+        "transform": [{"filter": "!datum.absent"}],
+    }
+    labels = {
+        "mark": _text(baseline="bottom", color=TEXT_COLOUR, dy=-3, fontSize=12),
+        "encoding": {
+            "text": _field("libelle", "nominal"),
+            **axes,
+            "y": _field("position", "quantitative"),
+        },
+    }
+    return {"layer": [columns, labels], "height": 260}
+
+
+def _line(data: ChartData) -> dict:
+    x = _field("ordre", "quantitative", axis={"format": "d"}, scale={"zero": False}, title=None)
+    y = _field(
+        "valeur", "quantitative", axis={"format": _number_format(data)}, title=data.chart.unite
     )
-    labels = base.mark_text(baseline="bottom", dy=-3, fontSize=12, color=TEXT_COLOUR).encode(
-        y="position:Q", text="libelle:N"
-    )
-    return alt.layer(columns, labels).properties(height=260)
-
-
-def _line(frame: alt.Data, data: ChartData) -> alt.LayerChart:
-    x = alt.X("ordre:Q", title=None, scale=alt.Scale(zero=False), axis=alt.Axis(format="d"))
-    y = alt.Y("valeur:Q", title=data.chart.unite, axis=alt.Axis(format=_number_format(data)))
-    base = alt.Chart(frame).encode(x=x)
-    line = base.mark_line(strokeWidth=2.5).encode(y=y, color=_colour(data))
-    points = (
-        base.transform_filter("!datum.absent")
-        .mark_point(filled=True, size=50)
-        .encode(y=y, color=_colour(data))
-    )
+    line = {
+        "mark": {"type": "line", "strokeWidth": 2.5},
+        "encoding": {"color": _colour(data), "x": x, "y": y},
+    }
+    points = {
+        "mark": {"type": "point", "filled": True, "size": 50},
+        "encoding": {"color": _colour(data), "x": x, "y": y},
+        "transform": [{"filter": "!datum.absent"}],
+    }
     # A year whose value the source explains away is named at the foot of the chart.
-    absent = (
-        base.transform_filter(f"datum.absent && datum.libelle != '{UNAVAILABLE}'")
-        .mark_text(angle=270, align="left", dy=4, fontSize=11, fontStyle="italic")
-        .encode(y="position:Q", text="libelle:N", color=alt.value(TEXT_COLOUR))
-    )
-    return alt.layer(line, points, absent).properties(height=280)
+    absent = {
+        "mark": _text(align="left", angle=270, dy=4, fontSize=11, fontStyle="italic"),
+        "encoding": {
+            "color": {"value": TEXT_COLOUR},
+            "text": _field("libelle", "nominal"),
+            "x": x,
+            "y": _field("position", "quantitative"),
+        },
+        "transform": [{"filter": f"datum.absent && datum.libelle != '{UNAVAILABLE}'"}],
+    }
+    return {"layer": [line, points, absent], "height": 280}
 
 
-def _accessible(svg: str, data: ChartData) -> str:
+def accessible(svg: str, data: ChartData) -> str:
     chart_id = data.chart.id
     attributes = (
         f' role="img" aria-labelledby="{chart_id}-titre"'

@@ -133,6 +133,13 @@ def open_warehouse(path: Path) -> duckdb.DuckDBPyConnection:
     return conn
 
 
+def warehouse_state(conn: duckdb.DuckDBPyConnection) -> str:
+    """A fingerprint of the warehouse's loads: equal for two connections that read the
+    same state of the warehouse."""
+    sql = (queries_dir() / "etat.sql").read_text(encoding="utf-8")
+    return conn.execute(sql).fetchone()[0]
+
+
 def mel_communes(conn: duckdb.DuckDBPyConnection) -> list[Commune]:
     sql = (queries_dir() / "communes.sql").read_text(encoding="utf-8")
     return [Commune(code, nom, millesime) for code, nom, millesime in conn.execute(sql).fetchall()]
@@ -181,17 +188,22 @@ def read_chart(conn: duckdb.DuckDBPyConnection, chart: Chart, commune: Commune) 
             action="renommez ses colonnes : " + ", ".join((*_COLUMNS, "raison_absence")),
         )
     records = [dict(zip(names, row, strict=True)) for row in rows]
-    points = tuple(
-        Point(
-            millesime=r["millesime"],
-            territoire=r["territoire"],
-            ordre_territoire=int(r["ordre_territoire"]),
-            categorie=str(r["categorie"]),
-            ordre=int(r["ordre"]),
-            valeur=None if r["valeur"] is None else float(r["valeur"]),
-            raison_absence=r["raison_absence"],
-        )
-        for r in records
+    # In a fixed order (territory, category), whatever the query's plan: the same
+    # warehouse always gives the same SVG, byte for byte.
+    points = sorted(
+        (
+            Point(
+                millesime=r["millesime"],
+                territoire=r["territoire"],
+                ordre_territoire=int(r["ordre_territoire"]),
+                categorie=str(r["categorie"]),
+                ordre=int(r["ordre"]),
+                valeur=None if r["valeur"] is None else float(r["valeur"]),
+                raison_absence=r["raison_absence"],
+            )
+            for r in records
+        ),
+        key=lambda p: (p.ordre_territoire, p.ordre, p.categorie, p.millesime or 0),
     )
     millesime = max((r["millesime"] for r in records if r["millesime"] is not None), default=None)
-    return ChartData(chart, commune, millesime, points)
+    return ChartData(chart, commune, millesime, tuple(points))

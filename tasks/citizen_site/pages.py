@@ -6,6 +6,7 @@ from __future__ import annotations
 import shutil
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import cache
 from pathlib import Path
 
 import jinja2
@@ -169,6 +170,7 @@ def _copy_static(folder: Path) -> None:
         shutil.copyfile(site_dir() / "static" / name, folder / name)
 
 
+@cache  # compiled once per process: the same templates for every commune
 def _templates() -> jinja2.Environment:
     environment = jinja2.Environment(
         loader=jinja2.FileSystemLoader(site_dir() / "templates"),

@@ -1,25 +1,88 @@
-"""The Prefect tasks of the citizen site flow: thin wrappers around tasks/citizen_site/."""
+"""The Prefect tasks of the citizen site flow: thin wrappers around tasks/citizen_site/.
+
+The pages are built in batches of communes, one task per batch, so that the batches can
+run side by side on a task runner (tasks/core/runners.py), Dask included: a task's
+arguments are plain values and it opens the warehouse itself, read only."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
 import duckdb
 
-from tasks.citizen_site.data import Commune, find_commune, mel_communes, read_chart
+from tasks.citizen_site.data import (
+    Commune,
+    find_commune,
+    mel_communes,
+    open_warehouse,
+    read_chart,
+    warehouse_state,
+)
 from tasks.citizen_site.pages import SectionView, dataset_for, view_chart, write_site
-from tasks.citizen_site.registry import Section
+from tasks.citizen_site.registry import Section, load_sections
 from tasks.core.steps import step
-from tasks.publication.catalog import Catalog
+from tasks.publication.catalog import Catalog, load_catalog
+
+
+@dataclass(frozen=True)
+class CommuneSite:
+    """What the flow reports of one commune's site."""
+
+    code: str
+    nom: str
+    index: Path
+    sections: list[str]
+    charts: int
+    waiting: int
+
+
+@dataclass(frozen=True)
+class SiteBatch:
+    """The sites of a batch of communes, and the state of the warehouse they show."""
+
+    etat: str
+    sites: list[CommuneSite]
 
 
 @step("choisir-communes")
-def choose_communes(conn: duckdb.DuckDBPyConnection, code: str, all_mel: bool) -> list[Commune]:
-    return mel_communes(conn) if all_mel else [find_commune(conn, code)]
+def choose_communes(
+    conn: duckdb.DuckDBPyConnection, codes: list[str], all_mel: bool
+) -> list[Commune]:
+    if all_mel:
+        return mel_communes(conn)
+    return [find_commune(conn, code) for code in dict.fromkeys(codes)]
 
 
-@step("construire-site-commune", run_name="site-{commune.code}")
+def batches(communes: list[Commune], size: int) -> list[list[Commune]]:
+    """The communes in batches of `size` (at least one commune each), in order."""
+    size = max(1, size)
+    return [communes[i : i + size] for i in range(0, len(communes), size)]
+
+
+@step("construire-sites", run_name="site-{communes[0].code}-et-suivantes")
+def build_sites(
+    warehouse: Path,
+    communes: list[Commune],
+    out_dir: Path,
+    env: str,
+    generated: datetime,
+    banner: str | None,
+    communes_mel: int,
+) -> SiteBatch:
+    """The pages of a batch of communes, from one read-only connection of its own."""
+    sections, catalog = load_sections(), load_catalog()
+    with open_warehouse(warehouse) as conn:
+        sites = [
+            build_commune_site(
+                conn, sections, commune, catalog, env, out_dir, generated, banner, communes_mel
+            )
+            for commune in communes
+        ]
+        return SiteBatch(warehouse_state(conn), sites)
+
+
 def build_commune_site(
     conn: duckdb.DuckDBPyConnection,
     sections: list[Section],
@@ -29,11 +92,18 @@ def build_commune_site(
     out_dir: Path,
     generated: datetime,
     banner: str | None,
-) -> tuple[Path, list[SectionView]]:
+    communes_mel: int,
+) -> CommuneSite:
     views = [v for s in sections if (v := _section_view(conn, s, commune, catalog, env))]
-    count = len(mel_communes(conn))
-    write_site(out_dir / commune.code, commune, views, generated, banner, communes_mel=count)
-    return out_dir / commune.code / "index.html", views
+    write_site(out_dir / commune.code, commune, views, generated, banner, communes_mel)
+    return CommuneSite(
+        code=commune.code,
+        nom=commune.nom,
+        index=out_dir / commune.code / "index.html",
+        sections=[view.section.titre for view in views],
+        charts=sum(len(view.charts) for view in views),
+        waiting=sum(len(view.waiting) for view in views),
+    )
 
 
 def _section_view(conn, section: Section, commune: Commune, catalog: Catalog, env: str):

@@ -21,6 +21,9 @@ class Settings:
     http_backoff: float
     http_max_wait: float
     duckdb_memory: str = "1GB"
+    # Where the task maps run (tasks/core/runners.py): a Dask scheduler address, « local »
+    # for a Dask cluster of this machine's cores, or None for Prefect's default runner.
+    dask: str | None = None
 
     @property
     def http_policy(self) -> RetryPolicy:
@@ -57,6 +60,7 @@ class Settings:
             http_backoff=float(env.get("OPENDATA_HTTP_BACKOFF", "2")),
             http_max_wait=float(env.get("OPENDATA_HTTP_MAX_WAIT", "120")),
             duckdb_memory=env.get("OPENDATA_DUCKDB_MEMORY", "1GB"),
+            dask=env.get("OPENDATA_DASK") or None,
         )
 
 

@@ -23,11 +23,15 @@ create or replace temp macro part(x, total) as round(100 * x / nullif(total, 0),
 create or replace temp macro effectifs(code, mart, variables) as table
 with
 lignes as (
+    -- only the rows the chart shows (the commune and the MEL) are turned into JSON: the
+    -- mart may hold all of France
     select millesime, code_commune, nom_commune, is_mel, raisons_absence, to_json(t) as ligne
     from query_table(mart) as t
+    where is_mel or code_commune = code
 ),
 
-valeurs as (
+-- computed once: the commune's row, its latest millésime and the MEL's sum all read it
+valeurs as materialized (
     select
         millesime,
         code_commune,

@@ -440,16 +440,15 @@ def test_the_charts_are_the_specifications_and_svg_altair_would_give(full_run):
     (tests/reference_charts.py keeps the Altair version): every chart of the full
     warehouse, every chart type, for three communes."""
     from tasks.citizen_site import charts
-    from tasks.citizen_site.data import find_commune, open_warehouse, read_chart
+    from tasks.citizen_site.data import find_commune, open_warehouse, read_charts
     from tasks.citizen_site.registry import load_sections
     from tests import reference_charts
 
     compared = []
     with open_warehouse(full_run[1]) as conn:
-        for code in ("59522", "59009", "59350"):
-            commune = find_commune(conn, code)
-            for chart in (c for s in load_sections() for c in s.charts):
-                data = read_chart(conn, chart, commune)
+        communes = [find_commune(conn, code) for code in ("59522", "59009", "59350")]
+        for chart in (c for s in load_sections() for c in s.charts):
+            for data in read_charts(conn, chart, communes).values():
                 if not data.has_data:
                     continue
                 spec = charts.chart_spec(data)

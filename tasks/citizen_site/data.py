@@ -17,7 +17,18 @@ from tasks.core.text import french_decimal
 MEL = "Ensemble de la MEL"
 MASKED = "secret statistique"
 UNAVAILABLE = "non disponible"
-_COLUMNS = ("millesime", "territoire", "ordre_territoire", "categorie", "ordre", "valeur")
+# What every chart query returns, for a batch of communes ($codes): code_commune is the
+# commune whose page shows the row.
+_COLUMNS = (
+    "code_commune",
+    "millesime",
+    "territoire",
+    "ordre_territoire",
+    "categorie",
+    "ordre",
+    "valeur",
+    "raison_absence",
+)
 
 
 @dataclass(frozen=True)
@@ -161,33 +172,46 @@ def _query_error(chart: Chart, error: Exception) -> ConfigurationError:
     return ConfigurationError(
         f"La requête du graphique « {chart.titre} » échoue : {error}",
         where=str(chart.query_path),
-        action="corrigez la requête ; elle doit rendre les colonnes "
-        + ", ".join((*_COLUMNS, "raison_absence")),
+        action="corrigez la requête ; elle doit rendre les colonnes " + ", ".join(_COLUMNS),
     )
 
 
-def read_chart(conn: duckdb.DuckDBPyConnection, chart: Chart, commune: Commune) -> ChartData:
+def read_charts(
+    conn: duckdb.DuckDBPyConnection, chart: Chart, communes: list[Commune]
+) -> dict[str, ChartData]:
+    """The chart's numbers for each commune of a batch, by code INSEE: one query for the
+    whole batch (its rows name the commune whose page shows them)."""
     sql = chart.query_path.read_text(encoding="utf-8")
     try:
-        result = conn.execute(sql, {"code_commune": commune.code})
+        result = conn.execute(sql, {"codes": [commune.code for commune in communes]})
         names = [column[0] for column in result.description]
         rows = result.fetchall()
     except duckdb.CatalogException as error:
         if "Table with name" not in str(error):
             raise _query_error(chart, error) from error
         # A mart built only once its source is loaded (observatoire…): nothing to draw yet.
-        return ChartData(chart, commune, None, ())
+        rows, names = [], list(_COLUMNS)
     except duckdb.Error as error:
         raise _query_error(chart, error) from error
-    missing = [c for c in (*_COLUMNS, "raison_absence") if c not in names]
+    missing = [c for c in _COLUMNS if c not in names]
     if missing:
         raise ConfigurationError(
             f"La requête du graphique « {chart.titre} » ne rend pas la ou les colonnes "
             + ", ".join(missing),
             where=str(chart.query_path),
-            action="renommez ses colonnes : " + ", ".join((*_COLUMNS, "raison_absence")),
+            action="renommez ses colonnes : " + ", ".join(_COLUMNS),
         )
-    records = [dict(zip(names, row, strict=True)) for row in rows]
+    by_commune: dict[str, list[dict]] = {commune.code: [] for commune in communes}
+    for row in rows:
+        record = dict(zip(names, row, strict=True))
+        if record["code_commune"] in by_commune:
+            by_commune[record["code_commune"]].append(record)
+    return {
+        commune.code: _chart_data(chart, commune, by_commune[commune.code]) for commune in communes
+    }
+
+
+def _chart_data(chart: Chart, commune: Commune, records: list[dict]) -> ChartData:
     # In a fixed order (territory, category), whatever the query's plan: the same
     # warehouse always gives the same SVG, byte for byte.
     points = sorted(

@@ -13,11 +13,12 @@ from pathlib import Path
 import duckdb
 
 from tasks.citizen_site.data import (
+    ChartData,
     Commune,
     find_commune,
     mel_communes,
     open_warehouse,
-    read_chart,
+    read_charts,
     warehouse_state,
 )
 from tasks.citizen_site.pages import SectionView, dataset_for, view_chart, write_site
@@ -71,12 +72,18 @@ def build_sites(
     banner: str | None,
     communes_mel: int,
 ) -> SiteBatch:
-    """The pages of a batch of communes, from one read-only connection of its own."""
+    """The pages of a batch of communes, from one read-only connection of its own: each
+    chart's query runs once for the whole batch."""
     sections, catalog = load_sections(), load_catalog()
     with open_warehouse(warehouse) as conn:
+        data = {
+            chart.id: read_charts(conn, chart, communes)
+            for section in sections
+            for chart in section.charts
+        }
         sites = [
             build_commune_site(
-                conn, sections, commune, catalog, env, out_dir, generated, banner, communes_mel
+                sections, data, commune, catalog, env, out_dir, generated, banner, communes_mel
             )
             for commune in communes
         ]
@@ -84,8 +91,8 @@ def build_sites(
 
 
 def build_commune_site(
-    conn: duckdb.DuckDBPyConnection,
     sections: list[Section],
+    data: dict[str, dict[str, ChartData]],
     commune: Commune,
     catalog: Catalog,
     env: str,
@@ -94,7 +101,7 @@ def build_commune_site(
     banner: str | None,
     communes_mel: int,
 ) -> CommuneSite:
-    views = [v for s in sections if (v := _section_view(conn, s, commune, catalog, env))]
+    views = [v for s in sections if (v := _section_view(s, data, commune, catalog, env))]
     write_site(out_dir / commune.code, commune, views, generated, banner, communes_mel)
     return CommuneSite(
         code=commune.code,
@@ -106,14 +113,14 @@ def build_commune_site(
     )
 
 
-def _section_view(conn, section: Section, commune: Commune, catalog: Catalog, env: str):
+def _section_view(section: Section, data, commune: Commune, catalog: Catalog, env: str):
     charts, waiting = [], []
     for chart in section.charts:
-        data = read_chart(conn, chart, commune)
-        if not data.has_data:
-            waiting.append(data)
+        numbers = data[chart.id][commune.code]
+        if not numbers.has_data:
+            waiting.append(numbers)
             continue
-        charts.append(view_chart(data, dataset_for(catalog, chart.fiche, commune, env)))
+        charts.append(view_chart(numbers, dataset_for(catalog, chart.fiche, commune, env)))
     if section.facultative and not charts:
         return None  # e.g. no subsidies published by this commune: no empty tab
     return SectionView(section, charts, waiting)

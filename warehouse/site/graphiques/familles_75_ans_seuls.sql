@@ -2,7 +2,7 @@
 -- sexe (Observatoire des territoires, d'après le recensement).
 with
 final as (
-    select * from par_sexe($code_commune, 'marts.observatoire', 'part_75p_seuls')
+    select * from par_sexe($codes, 'marts.observatoire', 'part_75p_seuls')
 )
 
 select * from final

@@ -4,7 +4,7 @@
 with
 final as (
     select * from parts(
-        $code_commune,
+        $codes,
         'marts.familles',
         [
             {ordre: 1, categorie: 'Ménages d''une seule personne', variable: 'menages_une_personne', total: 'menages'},

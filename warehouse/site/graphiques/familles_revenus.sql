@@ -5,12 +5,13 @@
 with
 source as (
     select * from marts.comparateur
-    where code_commune = $code_commune
+    where list_contains($codes, code_commune)
         and variable in ('part_menages_imposes', 'taux_pauvrete')
 ),
 
 final as (
     select
+        code_commune,
         millesime,
         nom_commune as territoire,
         1 as ordre_territoire,
@@ -25,7 +26,7 @@ final as (
     -- the latest millésime where the commune has a figure (or why it is missing)
     qualify millesime = max(millesime) filter (
         where valeur is not null or raison_absence is not null
-    ) over ()
+    ) over (partition by code_commune)
 )
 
 select * from final

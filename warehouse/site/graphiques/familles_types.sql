@@ -3,7 +3,7 @@
 with
 final as (
     select * from parts(
-        $code_commune,
+        $codes,
         'marts.familles',
         [
             {ordre: 1, categorie: 'Couples avec enfants', variable: 'couples_avec_enfants', total: 'familles'},

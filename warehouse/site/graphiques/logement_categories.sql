@@ -3,7 +3,7 @@
 with
 final as (
     select * from parts(
-        $code_commune,
+        $codes,
         'marts.logement',
         [
             {ordre: 1, categorie: 'Résidences principales', variable: 'residences_principales', total: 'logements'},

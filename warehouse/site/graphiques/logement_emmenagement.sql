@@ -3,7 +3,7 @@
 with
 final as (
     select * from parts(
-        $code_commune,
+        $codes,
         'marts.logement',
         [
             {ordre: 1, categorie: 'Moins de 2 ans', variable: 'emmenages_moins_2_ans', total: 'menages'},

@@ -3,7 +3,7 @@
 with
 final as (
     select * from parts(
-        $code_commune,
+        $codes,
         'marts.logement',
         [
             {ordre: 1, categorie: '1 pièce', variable: 'rp_1_piece', total: 'residences_principales'},

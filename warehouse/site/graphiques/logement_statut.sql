@@ -4,7 +4,7 @@
 with
 final as (
     select * from parts(
-        $code_commune,
+        $codes,
         'marts.logement',
         [
             {ordre: 1, categorie: 'Propriétaires', variable: 'rp_proprietaires', total: 'residences_principales'},

@@ -3,7 +3,7 @@
 with
 final as (
     select * from parts(
-        $code_commune,
+        $codes,
         'marts.population',
         [
             {ordre: 1, categorie: 'Moins de 15 ans', variable: 'pop_0_14', total: 'population'},

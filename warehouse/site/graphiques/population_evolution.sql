@@ -2,15 +2,16 @@
 with
 source as (
     select * from marts.population
-    where code_commune = $code_commune
+    where list_contains($codes, code_commune)
         and population_6_ans_avant is not null
     -- the latest millésime with both counts: a newer one may carry only the legal
     -- populations so far
-    qualify millesime = max(millesime) over ()
+    qualify millesime = max(millesime) over (partition by code_commune)
 ),
 
 final as (
     select
+        code_commune,
         millesime,
         nom_commune as territoire,
         1 as ordre_territoire,

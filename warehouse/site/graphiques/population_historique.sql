@@ -2,12 +2,13 @@
 with
 source as (
     select * from marts.serie_historique
-    where code_commune = $code_commune
-    qualify millesime = max(millesime) over ()
+    where list_contains($codes, code_commune)
+    qualify millesime = max(millesime) over (partition by code_commune)
 ),
 
 final as (
     select
+        code_commune,
         millesime,
         nom_commune as territoire,
         1 as ordre_territoire,

@@ -2,7 +2,7 @@
 -- (Observatoire des territoires, d'après le recensement).
 with
 final as (
-    select * from par_sexe($code_commune, 'marts.observatoire', 'part_immigres')
+    select * from par_sexe($codes, 'marts.observatoire', 'part_immigres')
 )
 
 select * from final

@@ -4,7 +4,7 @@
 with
 effectifs as (
     select * from effectifs(
-        $code_commune,
+        $codes,
         'marts.population',
         ['naissances_periode', 'deces_periode', 'population', 'population_6_ans_avant']
     )
@@ -12,6 +12,7 @@ effectifs as (
 
 territoires as (
     select
+        code_commune,
         millesime,
         territoire,
         ordre_territoire,
@@ -24,11 +25,12 @@ territoires as (
         max(raison) filter (where variable = 'naissances_periode') as raison_naissances,
         max(raison) filter (where variable = 'deces_periode') as raison_deces
     from effectifs
-    group by millesime, territoire, ordre_territoire
+    group by code_commune, millesime, territoire, ordre_territoire
 ),
 
 final as (
     select
+        code_commune,
         millesime,
         territoire,
         ordre_territoire,

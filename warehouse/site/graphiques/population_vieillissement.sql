@@ -3,7 +3,7 @@
 with
 effectifs as (
     select * from effectifs(
-        $code_commune,
+        $codes,
         'marts.population',
         ['hommes_0_19', 'femmes_0_19', 'hommes_65_plus', 'femmes_65_plus']
     )
@@ -11,6 +11,7 @@ effectifs as (
 
 territoires as (
     select
+        code_commune,
         millesime,
         territoire,
         ordre_territoire,
@@ -20,11 +21,12 @@ territoires as (
             + max(effectif) filter (where variable = 'femmes_0_19') as jeunes,
         max(raison) as raison_absence
     from effectifs
-    group by millesime, territoire, ordre_territoire
+    group by code_commune, millesime, territoire, ordre_territoire
 ),
 
 final as (
     select
+        code_commune,
         millesime,
         territoire,
         ordre_territoire,

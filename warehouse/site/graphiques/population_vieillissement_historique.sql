@@ -3,13 +3,14 @@
 with
 source as (
     select * from marts.observatoire
-    where code_commune = $code_commune and code_indicateur = 'ind_vieill' and sexe = 'ensemble'
-    qualify millesime_extraction = max(millesime_extraction) over ()
+    where list_contains($codes, code_commune) and code_indicateur = 'ind_vieill' and sexe = 'ensemble'
+    qualify millesime_extraction = max(millesime_extraction) over (partition by code_commune)
 ),
 
 final as (
     select
-        max(annee) over () as millesime,
+        code_commune,
+        max(annee) over (partition by code_commune) as millesime,
         nom_commune as territoire,
         1 as ordre_territoire,
         cast(annee as varchar) as categorie,

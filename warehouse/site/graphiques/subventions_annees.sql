@@ -2,25 +2,27 @@
 with
 source as (
     select * from marts.subventions
-    where code_commune = $code_commune
+    where list_contains($codes, code_commune)
 ),
 
-commune as (
-    select nom_commune from marts.communes
-    where code_commune = $code_commune and type_commune = 'commune-actuelle'
+communes as (
+    select code_commune, nom_commune from marts.communes
+    where list_contains($codes, code_commune) and type_commune = 'commune-actuelle'
 ),
 
 final as (
     select
-        annee as millesime,
-        (select nom_commune from commune) as territoire,
+        source.code_commune,
+        source.annee as millesime,
+        communes.nom_commune as territoire,
         1 as ordre_territoire,
-        cast(annee as varchar) as categorie,
-        annee as ordre,
-        cast(sum(montant) as double) as valeur,
+        cast(source.annee as varchar) as categorie,
+        source.annee as ordre,
+        cast(sum(source.montant) as double) as valeur,
         cast(null as varchar) as raison_absence
     from source
-    group by annee
+    left join communes using (code_commune)
+    group by source.code_commune, source.annee, communes.nom_commune
 )
 
 select * from final

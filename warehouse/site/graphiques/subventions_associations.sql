@@ -3,34 +3,40 @@
 with
 source as (
     select * from marts.subventions
-    where code_commune = $code_commune
-    qualify annee = max(annee) over ()
+    where list_contains($codes, code_commune)
+    qualify annee = max(annee) over (partition by code_commune)
 ),
 
-commune as (
-    select nom_commune from marts.communes
-    where code_commune = $code_commune and type_commune = 'commune-actuelle'
+communes as (
+    select code_commune, nom_commune from marts.communes
+    where list_contains($codes, code_commune) and type_commune = 'commune-actuelle'
 ),
 
 par_association as (
     select
+        code_commune,
         annee,
         nombeneficiaire,
         sum(montant) as montant
     from source
-    group by annee, nombeneficiaire
+    group by code_commune, annee, nombeneficiaire
 ),
 
 final as (
     select
-        annee as millesime,
-        (select nom_commune from commune) as territoire,
+        par_association.code_commune,
+        par_association.annee as millesime,
+        communes.nom_commune as territoire,
         1 as ordre_territoire,
-        nombeneficiaire as categorie,
-        row_number() over (order by montant desc, nombeneficiaire) as ordre,
-        cast(montant as double) as valeur,
+        par_association.nombeneficiaire as categorie,
+        row_number() over (
+            partition by par_association.code_commune
+            order by par_association.montant desc, par_association.nombeneficiaire
+        ) as ordre,
+        cast(par_association.montant as double) as valeur,
         cast(null as varchar) as raison_absence
     from par_association
+    left join communes using (code_commune)
 )
 
 select * from final

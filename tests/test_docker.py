@@ -46,7 +46,17 @@ def test_compose_file_is_valid_and_wires_the_stack():
     assert done.returncode == 0, done.stderr
     resolved = yaml.safe_load(done.stdout)
     services = resolved["services"]
-    assert set(services) == {"postgres", "prefect-server", "deploy", "worker"}
+    base = {name for name, service in services.items() if not service.get("profiles")}
+    assert base == {"postgres", "prefect-server", "deploy", "worker"}
+    # the optional Dask cluster of the site's batches (--profile dask)
+    assert set(services) - base == {"dask-scheduler", "dask-worker"}
+    dask_worker = services["dask-worker"]
+    assert dask_worker["profiles"] == ["dask"]
+    assert "tcp://dask-scheduler:8786" in dask_worker["entrypoint"]
+    assert dask_worker["environment"]["PREFECT_API_URL"] == "http://prefect-server:4200/api"
+    # the same volumes as the Prefect worker, the warehouse read only (as the site reads it)
+    assert "warehouse:/var/lib/opendata/warehouse:ro" in dask_worker["volumes"]
+    assert "OPENDATA_DASK" in services["worker"]["environment"]
     server_env = services["prefect-server"]["environment"]
     assert server_env["PREFECT_SERVER_DATABASE_CONNECTION_URL"].startswith("postgresql+asyncpg://")
     assert server_env["PREFECT_SERVER_ANALYTICS_ENABLED"] == "false"

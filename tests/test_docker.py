@@ -55,7 +55,13 @@ def test_compose_file_is_valid_and_wires_the_stack():
     assert "tcp://dask-scheduler:8786" in dask_worker["entrypoint"]
     assert dask_worker["environment"]["PREFECT_API_URL"] == "http://prefect-server:4200/api"
     # the same volumes as the Prefect worker, the warehouse read only (as the site reads it)
-    assert "warehouse:/var/lib/opendata/warehouse:ro" in dask_worker["volumes"]
+    mounts = [  # short syntax (docker-compose 1) or long syntax (docker compose 2)
+        v
+        if isinstance(v, str)
+        else f"{v['source']}:{v['target']}:{'ro' if v.get('read_only') else 'rw'}"
+        for v in dask_worker["volumes"]
+    ]
+    assert "warehouse:/var/lib/opendata/warehouse:ro" in mounts
     assert "OPENDATA_DASK" in services["worker"]["environment"]
     server_env = services["prefect-server"]["environment"]
     assert server_env["PREFECT_SERVER_DATABASE_CONNECTION_URL"].startswith("postgresql+asyncpg://")

@@ -8,6 +8,7 @@ from __future__ import annotations
 import altair as alt
 import vl_convert
 
+from tasks.citizen_site.charts import _values as chart_values
 from tasks.citizen_site.charts import accessible
 from tasks.citizen_site.data import MEL, UNAVAILABLE, ChartData
 
@@ -43,21 +44,8 @@ def build_chart(data: ChartData) -> alt.Chart:
 
 
 def _frame(data: ChartData, keep_unavailable: bool) -> alt.Data:
-    rows = [
-        {
-            "territoire": p.territoire,
-            "ordre_territoire": p.ordre_territoire,
-            "categorie": p.categorie,
-            "ordre": p.ordre,
-            "valeur": p.valeur,
-            "position": p.valeur if p.valeur is not None else 0.0,
-            "libelle": data.label(p),
-            "absent": p.valeur is None,
-        }
-        for p in data.points
-        if p.valeur is not None or p.raison_absence or keep_unavailable
-    ]
-    return alt.Data(values=rows)
+    # The data rows are the site's own: the reference is about building the chart.
+    return alt.Data(values=chart_values(data, keep_unavailable))
 
 
 def _colour(data: ChartData) -> alt.Color:

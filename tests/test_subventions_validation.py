@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import random
 from pathlib import Path
 
 import pytest
@@ -235,3 +236,137 @@ def test_semicolon_separator_is_reported_on_ligne_1(tmp_path):
     validation = validate(path, SCHEMA)
 
     assert where(validation, ERREUR) == {(1, None, "Séparateur de colonnes incorrect")}
+
+
+def test_every_kind_of_defect_is_found_in_its_place_and_order(tmp_path):
+    """One of each defect: the same problems, in the same order, as the row-by-row
+    validation (one stdnum call and one sha256 a row) found before it was made faster."""
+    rows = rows_of("exemple_valide.csv")
+    header = rows[0]
+
+    def put(ligne: int, column: str, value: str) -> None:
+        rows[ligne - 1][header.index(column)] = value
+
+    put(3, "montant", "33000,50")
+    put(4, "idBeneficiaire", "38033590100028")  # last digit changed
+    put(5, "idBeneficiaire", "379 394 224 00016")
+    put(6, "idAttribuant", "210600045")  # a SIREN
+    put(7, "idBeneficiaire", "")
+    put(7, "rnaBeneficiaire", "")
+    put(8, "dateConvention", "07/07/2015")
+    put(9, "dateConvention", "2015-7-7")  # frictionless takes it: only we flag it
+    put(10, "dateConvention", "2015-02-30")
+    put(11, "datesPeriodeVersement", "2017-02-30/2017-13-01")
+    put(12, "datesPeriodeVersement", "2017-12-31/2017-01-01")
+    put(13, "notificationUE", "yes")
+    put(14, "pourcentageSubvention", "80")
+    put(15, "nature", "aide en numéraire, aide en nature")
+    put(16, "rnaBeneficiaire", "w333216789")
+    put(17, "objet", "")
+    put(18, "idRAE", "ABCDEFG")
+    put(19, "idBeneficiaire", "５２４９９１２０５０００１３")  # full-width, right key
+    put(20, "idBeneficiaire", "５２４９９１２０５０００１４")  # full-width, wrong key
+    put(21, "idBeneficiaire", "35600000012346")  # La Poste: no Luhn key, digits sum to 30
+    put(22, "idBeneficiaire", "35600000012345")
+    put(23, "montant", " 1 500 € ")
+    rows += [list(rows[2]), [], rows[4][:6], [*rows[5], "en trop", "encore"], rows[1], rows[1]]
+
+    validation = validate(write(tmp_path / "defauts.csv", rows), SCHEMA)
+
+    assert [(p.ligne, p.colonne, p.titre) for p in validation.problems] == [
+        (3, "montant", NOMBRE),
+        (4, "idBeneficiaire", SIRET),
+        (5, "idBeneficiaire", SIRET),
+        (6, "idAttribuant", SIRET),
+        (7, "idBeneficiaire", ONE_OF),
+        (8, "dateConvention", "Format de date incorrect"),
+        (9, "dateConvention", "Format de date incomplet"),
+        (10, "dateConvention", "Date inexistante"),
+        (11, "datesPeriodeVersement", "Date inexistante"),
+        (11, "datesPeriodeVersement", "Date inexistante"),
+        (12, "datesPeriodeVersement", "Période de versement inversée"),
+        (13, "notificationUE", "Valeur booléenne incorrecte"),
+        (14, "pourcentageSubvention", "Valeur hors limites"),
+        (15, "nature", "Valeur non autorisée"),
+        (16, "rnaBeneficiaire", "Format incorrect"),
+        (17, "objet", "Cellule vide"),
+        (18, "idRAE", "Texte trop long"),
+        (20, "idBeneficiaire", SIRET),
+        (22, "idBeneficiaire", SIRET),
+        (23, "montant", NOMBRE),
+        (24, "datesPeriodeVersement", "Période de versement inversée"),
+        (25, "datesPeriodeVersement", "Période de versement inversée"),
+        (27, "datesPeriodeVersement", "Date inexistante"),
+        (29, "datesPeriodeVersement", "Période de versement inversée"),
+        (31, "montant", NOMBRE),
+        (31, None, "Ligne en double"),  # last of its row, though known at the file's end
+        (32, None, "Ligne vide"),
+        (33, "rnaBeneficiaire", "Cellule manquante"),  # frictionless's first, then ours
+        (33, "idBeneficiaire", SIRET),
+        (34, None, "Cellule en trop"),
+        (34, "idAttribuant", SIRET),
+        (35, None, "Ligne en double"),
+        (36, None, "Ligne en double"),
+    ]
+    assert [p.niveau for p in validation.problems].count(DATE) == 8
+    assert [p.niveau for p in validation.problems].count(AVERTISSEMENT) == 3
+    lines = validation.lines()
+    for expected in (
+        f"{SIRET} : colonne idBeneficiaire, ligne 20 — la clé de contrôle de "
+        "５２４９９１２０５０００１４ est fausse (chiffre mal recopié ?) ; vérifiez le numéro sur "
+        "annuaire-entreprises.data.gouv.fr",
+        f"{SIRET} : colonne idBeneficiaire, ligne 22 — la clé de contrôle de 35600000012345 est "
+        "fausse (chiffre mal recopié ?) ; vérifiez le numéro sur annuaire-entreprises.data.gouv.fr",
+        f"{SIRET} : colonne idBeneficiaire, ligne 5 — retirez espaces et « .0 » ajoutés par le "
+        "tableur (37939422400016) ; le numéro est bon une fois nettoyé ; vérifiez le numéro sur "
+        "annuaire-entreprises.data.gouv.fr",
+        f"{ONE_OF} : colonne idBeneficiaire, ligne 7 — renseignez idBeneficiaire (Identification "
+        "SIRET du bénéficiaire) ou rnaBeneficiaire (Identification RNA du bénéficiaire)",
+        "Format de date incomplet : colonne dateConvention, ligne 9 — la date s'écrit AAAA-MM-JJ, "
+        "sur 10 caractères (écrire 2015-07-07, pas 2015-7-7)",
+        "Date inexistante : colonne datesPeriodeVersement, ligne 11 — la date 2017-13-01 n'existe "
+        "pas : corrigez-la (AAAA-MM-JJ), peut-être 2017-01-13 ?",
+        "Période de versement inversée : colonne datesPeriodeVersement, ligne 12 — la période "
+        "s'écrit début/fin : écrire 2017-01-01/2017-12-31 si les dates sont interverties, sinon "
+        "corrigez-les",
+        "Ligne en double : ligne 31 — supprimez cette ligne si la subvention de la ligne 3 a été "
+        "saisie deux fois",
+        "Ligne en double : ligne 36 — supprimez cette ligne si la subvention de la ligne 2 a été "
+        "saisie deux fois",
+    ):
+        assert expected in lines
+
+
+def test_duplicates_over_a_long_file_are_those_of_a_plain_dict(tmp_path):
+    rnd = random.Random(2016)
+    example = rows_of("exemple_valide.csv")
+    rows, first, expected = [example[0]], {}, set()
+    for i in range(3000):
+        row = list(rnd.choice(example[1:]))
+        if rnd.random() < 0.9:  # most rows are unique
+            row[example[0].index("objet")] = f"Fonctionnement {i}"
+        rows.append(row)
+        key, ligne = tuple(row), len(rows)
+        if key in first:
+            expected.add((ligne, f"identique à la ligne {first[key]}"))
+        first.setdefault(key, ligne)
+
+    validation = validate(write(tmp_path / "long.csv", rows), SCHEMA)
+
+    found = {(p.ligne, p.detail) for p in validation.problems if p.titre == "Ligne en double"}
+    assert len(expected) > 200
+    assert found == expected
+
+
+def test_a_windows_byte_after_a_bom_is_shown_where_it_is(tmp_path):
+    text = (EXEMPLES / "exemple_valide.csv").read_text(encoding="utf-8")
+    path = tmp_path / "bom.csv"
+    path.write_bytes(b"\xef\xbb\xbf" + text.replace("N°", "\u00e9", 1).encode("cp1252"))
+
+    validation = validate(path, SCHEMA)
+
+    [encoding] = [p for p in validation.problems if p.titre == "Encodage du fichier incorrect"]
+    assert (encoding.ligne, encoding.detail) == (
+        2,
+        "octet 0xe9 invalide en UTF-8 (fichier probablement en Windows-1252)",
+    )

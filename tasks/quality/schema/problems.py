@@ -37,8 +37,32 @@ class Problem:
         return f"{head} — {self.correction}"
 
 
+# Each digit's contribution to a Luhn sum, as bytes.translate tables: kept as is, or
+# doubled with the digits of the double added (7 → 14 → 1 + 4 = 5).
+_KEPT = bytes.maketrans(b"0123456789", bytes(range(10)))
+_DOUBLED = bytes.maketrans(b"0123456789", bytes((2 * d) // 10 + (2 * d) % 10 for d in range(10)))
+LA_POSTE = "356000000"  # its establishments' SIRETs have no Luhn key (stdnum's rule)
+LA_POSTE_SIEGE = "35600000000048"
+
+
+def luhn_valid(digits: str) -> bool:
+    """The Luhn key of ASCII digits, as stdnum.luhn.is_valid says, at a tenth of its cost:
+    two table lookups and two sums in C instead of a Python loop over the digits."""
+    data = digits.encode("ascii")
+    return (sum(data[::-2].translate(_KEPT)) + sum(data[-2::-2].translate(_DOUBLED))) % 10 == 0
+
+
 @functools.lru_cache(maxsize=8192)  # the attribuant's SIRET repeats on every row
 def is_siret(value: str) -> bool:
+    """stdnum.fr.siret.is_valid on 14 digits: the SIREN's key and the SIRET's key."""
+    if len(value) == 14 and value.isascii() and value.isdigit():
+        if value.startswith(LA_POSTE) and value != LA_POSTE_SIEGE:
+            key = sum(value.encode("ascii").translate(_KEPT)) % 5 == 0  # digits' sum
+        else:
+            key = luhn_valid(value)
+        return key and luhn_valid(value[:9])
+    # Other digits (full-width « ０ »…), which stdnum turns into ASCII ones: rare, so its
+    # own code decides.
     return bool(re.fullmatch(r"\d{14}", value)) and stdnum_siret.is_valid(value)
 
 

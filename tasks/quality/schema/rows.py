@@ -1,19 +1,21 @@
 """The data rows of a subsidies CSV: frictionless reads and types each cell, and its
 errors are said in French, then the schema's custom checks (SIRET key, one-of-required)
-and the calendar checks of the dates and periods run on the cells as written.
+and the calendar checks of the dates and periods run on the cells as written. The rows
+are streamed: only a digest of each is kept, for the duplicates (duplicates.py).
 """
 
 from __future__ import annotations
 
 import csv
-import hashlib
 import re
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from frictionless import Dialect, FrictionlessException, Resource, Schema, formats
 
+from tasks.quality.schema.duplicates import RowDigests
 from tasks.quality.schema.problems import (
     AVERTISSEMENT,
     ERREUR,
@@ -62,25 +64,26 @@ def check_rows(
         schema=schema,
         dialect=Dialect(header_rows=[1], controls=[control]),
     )
-    rows = 0
+    rows, start = 0, len(problems)  # the problems before are the file's and the header's
+    unreadable = None
     try:
         with resource:
             for row in resource.row_stream:
                 rows += 1
                 problems.extend(checks.problems(row))
     except (FrictionlessException, csv.Error, UnicodeDecodeError) as error:
-        problems.append(
-            Problem(
-                None,
-                None,
-                "Fichier CSV illisible",
-                f"lecture interrompue après {rows} lignes de données : {error}",
-                "vérifiez que chaque guillemet ouvert est refermé et réexportez en CSV",
-                ERREUR,
-            )
+        unreadable = Problem(
+            None,
+            None,
+            "Fichier CSV illisible",
+            f"lecture interrompue après {rows} lignes de données : {error}",
+            "vérifiez que chaque guillemet ouvert est refermé et réexportez en CSV",
+            ERREUR,
         )
-        return
-    if rows == 0:
+    problems[start:] = with_duplicates(problems[start:], checks.digests.duplicates())
+    if unreadable is not None:
+        problems.append(unreadable)
+    elif rows == 0:
         problems.append(
             Problem(
                 None,
@@ -93,13 +96,33 @@ def check_rows(
         )
 
 
+def with_duplicates(found: list[Problem], duplicates: list[tuple[int, int]]) -> list[Problem]:
+    """The problems of the rows, in reading order, with « Ligne en double » last of its
+    row: `duplicates` are known only at the end of the file."""
+    merged: list[Problem] = []
+    pending = iter(duplicates)
+    duplicate = next(pending, None)
+    for problem in found:
+        while duplicate is not None and duplicate[0] < problem.ligne:
+            merged.append(duplicate_row(*duplicate))
+            duplicate = next(pending, None)
+        merged.append(problem)
+    while duplicate is not None:
+        merged.append(duplicate_row(*duplicate))
+        duplicate = next(pending, None)
+    return merged
+
+
 @dataclass
 class RowChecks:
-    """Per-row checks: frictionless's cell errors in French, then the custom checks."""
+    """Per-row checks: frictionless's cell errors in French, then the custom checks.
+
+    The positions of the checked cells are found once: a row is a plain list of cells,
+    and a row without any problem costs a few lookups (most rows of a real file)."""
 
     schema: dict
     columns: list[Column]
-    seen: dict[str, int] = field(default_factory=dict)
+    digests: RowDigests = field(default_factory=RowDigests)
 
     def __post_init__(self) -> None:
         self.by_name = {c.name: c for c in self.columns}
@@ -115,59 +138,86 @@ class RowChecks:
                 self.one_of.append((params["column1"], params["column2"]))
             else:
                 self.unsupported.append(check["name"])
+        self._siret_cells = [(name, self._position(name)) for name in self.sirets]
+        self._one_of_cells = [
+            (first, second, self._position(first), self._position(second))
+            for first, second in self.one_of
+        ]
+        # In schema order, only the fields a calendar check applies to.
+        self._date_cells = [
+            (name, self._position(name), f.get("type") == "date", name in PERIOD_FIELDS)
+            for name, f in self.fields.items()
+            if f.get("type") == "date" or name in PERIOD_FIELDS
+        ]
+
+    def _position(self, name: str) -> int:
+        """Where the field's cell is in a row; past any row when the column is missing."""
+        column = self.by_name.get(name)
+        return column.position if column is not None else sys.maxsize
 
     def descriptor(self, column: Column) -> dict:
         return dict(column.field) if column.field else {"name": column.name, "type": "any"}
 
     def problems(self, row) -> list[Problem]:
+        errors = row.errors
+        cells = row.cells
         ligne = row.row_number
-        found: list[Problem] = []
-        short = {e.field_name for e in row.errors if e.type == "missing-cell"}
-        in_error: set[str] = set(short)
-        for error in row.errors:
-            if error.type == "blank-row":
+        if errors:
+            found, in_error = self._frictionless(errors, ligne)
+            if found is None:
                 return [blank_row(ligne)]
+        else:
+            found, in_error = [], set()
+        self._custom(cells, ligne, in_error, found)
+        self.digests.add(cells, ligne)
+        return found
+
+    def _frictionless(self, errors, ligne: int) -> tuple[list[Problem] | None, set[str]]:
+        """frictionless's errors of the row in French (None: a blank row), and the cells
+        they are about, which the custom checks leave alone."""
+        found: list[Problem] = []
+        short = {e.field_name for e in errors if e.type == "missing-cell"}
+        in_error: set[str] = set(short)
+        for error in errors:
+            if error.type == "blank-row":
+                return None, in_error
             if getattr(error, "field_name", None) in short and error.type != "missing-cell":
                 continue  # a short row: one « Cellule manquante », not one problem per cell
             problem = _from_frictionless(error, self, ligne)
             if problem is not None and not any(_same_cell(problem, p) for p in found):
                 found.append(problem)
                 in_error.add(getattr(error, "field_name", ""))
-        found += self._custom(row, ligne, in_error)
-        digest = hashlib.sha256("\x1f".join(map(str, row.cells)).encode()).hexdigest()
-        if digest in self.seen:
-            found.append(duplicate_row(ligne, self.seen[digest]))
-        self.seen.setdefault(digest, ligne)
-        return found
+        return found, in_error
 
-    def _custom(self, row, ligne: int, in_error: set[str]) -> list[Problem]:
-        found = []
-        for name in self.sirets:
-            value = self.raw(row, name)
-            if name not in in_error and value and not is_siret(value):
-                found.append(siret(ligne, name, value))
-        for first, second in self.one_of:
-            if in_error & {first, second}:
+    def _custom(self, cells: list, ligne: int, in_error: set[str], found: list[Problem]) -> None:
+        count = len(cells)
+        for name, position in self._siret_cells:
+            if position < count and name not in in_error:
+                value = _text(cells[position])
+                if value and not is_siret(value):
+                    found.append(siret(ligne, name, value))
+        for first, second, one, other in self._one_of_cells:
+            if first in in_error or second in in_error:
                 continue
-            if not self.raw(row, first) and not self.raw(row, second):
+            if not (one < count and _text(cells[one])) and not (
+                other < count and _text(cells[other])
+            ):
                 found.append(one_of_required(ligne, first, second, self.fields))
-        for name, f in self.fields.items():
-            value = self.raw(row, name)
-            if name in in_error or not value:
+        for name, position, is_date, is_period in self._date_cells:
+            if position >= count or name in in_error:
                 continue
-            if f.get("type") == "date" and not ISO_DATE.fullmatch(value):
+            value = _text(cells[position])
+            if not value:
+                continue
+            if is_date and not ISO_DATE.fullmatch(value):
                 found.append(loose_date(ligne, name, value))
-            if name in PERIOD_FIELDS:
+            if is_period:
                 found += period(ligne, name, value)
-        return found
 
-    def raw(self, row, name: str) -> str:
-        """The cell as written (blank when the column is missing or the row short)."""
-        column = self.by_name.get(name)
-        if column is None or column.position >= len(row.cells):
-            return ""
-        cell = row.cells[column.position]
-        return "" if cell is None else str(cell).strip()
+
+def _text(cell) -> str:
+    """The cell as written, around its spaces."""
+    return "" if cell is None else str(cell).strip()
 
 
 def _same_cell(one: Problem, other: Problem) -> bool:

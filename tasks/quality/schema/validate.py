@@ -9,13 +9,16 @@ The file and its header are read here, the data rows in rows.py.
 
 from __future__ import annotations
 
+import codecs
 import csv
-import io
 import json
 import re
 import unicodedata
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from itertools import chain
 from pathlib import Path
+from typing import BinaryIO
 
 # Problem and the levels are re-exported: callers import them from this module.
 from tasks.quality.schema.problems import AVERTISSEMENT, DATE, ERREUR, Problem
@@ -73,11 +76,11 @@ def validate(path: Path, schema_path: Path) -> Validation:
     fields = schema["fields"]
     problems: list[Problem] = []
     columns: list[Column] = []
-    source = _read_text(Path(path), problems)
-    if source is not None:
-        encoding, text = source
-        delimiter = _delimiter(text, problems)
-        labels = next(csv.reader(io.StringIO(text), delimiter=delimiter), [])
+    encoding = _encoding(Path(path), problems)
+    if encoding is not None:
+        delimiter = _delimiter(_head(Path(path), encoding), problems)
+        with Path(path).open(encoding=encoding, newline="\n") as handle:
+            labels = next(csv.reader(handle, delimiter=delimiter), [])
         columns = _header(labels, fields, problems)
         if columns:
             checks = RowChecks(schema, columns)
@@ -85,53 +88,99 @@ def validate(path: Path, schema_path: Path) -> Validation:
     return Validation(tuple(problems), tuple(f["name"] for f in fields))
 
 
-# The file as a whole
+# The file as a whole, read by chunks: its rows are then streamed by frictionless, so
+# that memory does not grow with the file.
+
+CHUNK = 1 << 16  # bytes (or characters) read at once: small next to any file
+BOM = b"\xef\xbb\xbf"
 
 
-def _read_text(path: Path, problems: list[Problem]) -> tuple[str, str] | None:
-    """The encoding to read the file with, and its text; None when it cannot be a CSV."""
+def _chunks(handle: BinaryIO) -> Iterator[bytes]:
+    return iter(lambda: handle.read(CHUNK), b"")
+
+
+def _encoding(path: Path, problems: list[Problem]) -> str | None:
+    """The encoding to read the file with; None when it cannot be a CSV."""
 
     def fatal(titre: str, detail: str, correction: str) -> None:
         problems.append(Problem(None, None, titre, detail, correction, ERREUR))
 
     try:
-        data = path.read_bytes()
+        with path.open("rb") as handle:
+            start = handle.read(CHUNK)
+            if not start.strip() and not any(chunk.strip() for chunk in _chunks(handle)):
+                fatal(
+                    "Fichier vide",
+                    f"{path.name} ne contient rien",
+                    "exportez à nouveau le tableau",
+                )
+                return None
+            kind = next((k for magic, k in BINARY_MAGIC.items() if start.startswith(magic)), None)
+            if kind or b"\x00" in start[:8192]:
+                fatal(
+                    "Le fichier n'est pas un fichier CSV",
+                    f"{path.name} est {kind or 'un fichier binaire'}",
+                    "enregistrez le tableau au format CSV (UTF-8, séparateur virgule)",
+                )
+                return None
+            handle.seek(0)
+            bad = first_non_utf8(_chunks(handle))
+            if bad is None:
+                return "utf-8-sig" if start.startswith(BOM) else "utf-8"
+            handle.seek(0)
+            # Go on as a Windows export, so the officer gets the other problems in one pass.
+            windows = all(_decodes(chunk, "cp1252") for chunk in _chunks(handle))
     except OSError as error:
         fatal("Fichier introuvable ou illisible", str(error), "vérifiez le chemin du fichier")
         return None
-    if not data.strip():
-        fatal("Fichier vide", f"{path.name} ne contient rien", "exportez à nouveau le tableau")
-        return None
-    kind = next((k for magic, k in BINARY_MAGIC.items() if data.startswith(magic)), None)
-    if kind or b"\x00" in data[:8192]:
-        fatal(
-            "Le fichier n'est pas un fichier CSV",
-            f"{path.name} est {kind or 'un fichier binaire'}",
-            "enregistrez le tableau au format CSV (UTF-8, séparateur virgule)",
+    ligne, byte = bad
+    problems.append(
+        Problem(
+            ligne,
+            None,
+            "Encodage du fichier incorrect",
+            f"octet 0x{byte} invalide en UTF-8 (fichier probablement en Windows-1252)",
+            "réenregistrez le fichier en CSV avec le jeu de caractères « Unicode (UTF-8) »",
+            ERREUR,
         )
-        return None
+    )
+    return "cp1252" if windows else "latin-1"
+
+
+def first_non_utf8(chunks: Iterable[bytes]) -> tuple[int, str] | None:
+    """(ligne, hex) of the first byte that is not UTF-8, as bytes.decode finds it; None
+    when the whole file is UTF-8 (a BOM is UTF-8 too)."""
+    pending, lines = b"", 0
+    for chunk in chain(chunks, [b""]):  # the empty chunk last: the end of the file
+        data = pending + chunk
+        try:
+            _, consumed = codecs.utf_8_decode(data, "strict", not chunk)
+        except UnicodeDecodeError as error:
+            return lines + data.count(b"\n", 0, error.start) + 1, data[error.start :][:1].hex()
+        lines += data.count(b"\n", 0, consumed)
+        pending = data[consumed:]  # a character cut by the chunk's end
+    return None
+
+
+def _decodes(chunk: bytes, encoding: str) -> bool:
     try:
-        return ("utf-8-sig" if data.startswith(b"\xef\xbb\xbf") else "utf-8"), data.decode(
-            "utf-8-sig"
-        )
-    except UnicodeDecodeError as error:
-        ligne = data[: error.start].count(b"\n") + 1
-        bad = data[error.start : error.start + 1].hex()
-        problems.append(
-            Problem(
-                ligne,
-                None,
-                "Encodage du fichier incorrect",
-                f"octet 0x{bad} invalide en UTF-8 (fichier probablement en Windows-1252)",
-                "réenregistrez le fichier en CSV avec le jeu de caractères « Unicode (UTF-8) »",
-                ERREUR,
-            )
-        )
-    # Go on as a Windows export, so the officer gets the other problems in one pass.
-    try:
-        return "cp1252", data.decode("cp1252")
+        chunk.decode(encoding)  # one byte a character: a chunk decodes on its own
     except UnicodeDecodeError:
-        return "latin-1", data.decode("latin-1")
+        return False
+    return True
+
+
+def _head(path: Path, encoding: str) -> str:
+    """Enough of the text for `_delimiter`: up to the end of its first line, and past
+    any blank start; all of it if it is blank."""
+    head = ""
+    with path.open(encoding=encoding, newline="") as handle:
+        while chunk := handle.read(CHUNK):
+            head += chunk
+            first = head.splitlines(keepends=True)[0]
+            if head.strip() and first.splitlines()[0] != first:
+                break
+    return head
 
 
 def _delimiter(text: str, problems: list[Problem]) -> str:

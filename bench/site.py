@@ -13,8 +13,9 @@ Prints, side by side in one run:
      which needs the dev dependencies of `uv sync`);
   2. the whole build as the flow runs it (batches of communes as Prefect tasks,
      `tasks/core/runners.py`), on Prefect's default runner and on a Dask cluster of
-     this machine's cores (2 worker processes here, on 127.0.0.1, started before the
-     measure and given by its address as an operator would), with a temporary Prefect
+     this machine's cores (2 worker processes here, on 127.0.0.1, started and warmed by
+     one batch each before the measure, as a running cluster is, and given by its address
+     as an operator would), with a temporary Prefect
      server: wall time per commune, Prefect's overhead included;
   3. the same on Dask for N communes spread over all of France (2 000 by default),
      extrapolated to every current commune of the warehouse (~34 900). Their pages
@@ -28,6 +29,7 @@ Peak memory is the VmHWM of this process and of each Dask worker. Run:
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import sys
 import tempfile
@@ -187,9 +189,18 @@ def main() -> None:
         from distributed import Client, LocalCluster
 
         cluster = LocalCluster(
-            n_workers=workers, threads_per_worker=1, host="127.0.0.1", dashboard_address=None
+            n_workers=workers,
+            threads_per_worker=1,
+            host="127.0.0.1",
+            dashboard_address=None,
+            silence_logs=logging.WARNING,
         )
         client = Client(cluster)
+        # A running cluster's workers have imported the project and started the SVG
+        # renderer: one batch per worker first, out of the measure.
+        whole_build(
+            warehouse, mel[: 2 * workers], Path(folder) / "chauffe", cluster.scheduler_address, 2
+        )
         runs = [
             ("par défaut (threads)", mel, None),
             (f"Dask, {workers} processus", mel, cluster.scheduler_address),
@@ -216,7 +227,10 @@ def main() -> None:
         client.close()
         cluster.close()
     print(f"(avant : {BEFORE_MS_PER_COMMUNE} ms par commune, mesure précédente de ce banc ;")
-    print(" le cluster Dask, 2 processus sur 127.0.0.1, est démarré avant la mesure)")
+    print(
+        f" le cluster Dask, {workers} processus sur 127.0.0.1, est démarré et a construit un "
+        "lot par processus avant la mesure)"
+    )
 
 
 if __name__ == "__main__":

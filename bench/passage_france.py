@@ -5,11 +5,14 @@ against a plain-pandas passage of the same population.
 Real files only, all in the repository: COG 2026 (communes.json and epci.json of
 @etalab/decoupage-administratif 6.0.0, INSEE's movements of communes
 cog_ensemble_2026_csv.zip) and the comparateur RP 2018 of France (geography COG 2021,
-35 010 rows, 45 of them municipal arrondissements). The files are first put in a
-temporary raw area as a refresh does (`RawStore.keep`, and `imports.import_file` for
-the comparateur, a past millésime the officer imports): not measured. Then, each in a
-fresh process (wall time and peak memory, VmHWM, apart), in one run:
+35 010 rows, 45 of them municipal arrondissements). The COG files are first put in a
+temporary raw area as a refresh's download does (`RawStore.keep`): not measured. Then,
+each in a fresh process (wall time and peak memory, VmHWM, apart), in one run, the
+whole way from the officer's import to the exported files:
 
+  0. import of the comparateur RP 2018 (`imports.import_file`, as `opendata-mel
+     importer`: payload, zip and layout checked, millésime read in the header, file
+     kept in the raw area with its sha256);
   1. référentiel national + table de passage: a new warehouse file (DuckDB memory
      bounded as in production, `warehouse.connect`), `load.load_source` of cog_communes,
      cog_epci and cog_mouvements, `record_execution` (territory by default, COG 2026),
@@ -19,11 +22,16 @@ fresh process (wall time and peak memory, VmHWM, apart), in one run:
      (step 2): this step writes that row itself ('insee_comparateur', 2018, 2021), so
      that it stands alone; the load of step 2 writes the same row again;
   2. comparateur RP 2018 France -> COG 2026, contrôlé: on the warehouse of step 1,
-     `load.load_source` of the comparateur (millésime 2018), `models.build` of every
-     model (the facultative sources never loaded have the empty raw tables of
-     `load.prepare`), then the quality gate (`gate.validate`, as the publication flow
-     calls it, without Data Docs) on marts.population and marts.comparateur;
-  3. pandas, même passage: the movements and the comparateur read with pandas, the
+     `load.load_source` of the comparateur (millésime 2018, read through Arrow),
+     `models.build` of every model (the facultative sources never loaded have the
+     empty raw tables of `load.prepare`), then the quality gate (`gate.validate`, as
+     the publication flow calls it, without Data Docs) on marts.population and
+     marts.comparateur;
+  3. exports, as the refresh writes them (tasks/transform/steps.py): the marts the gate
+     blocked go back to their last validated version (`keep_validated`), then one CSV
+     per mart ready for the run's territory (`exports.stage`, the MEL by default), swapped
+     in (`exports.commit`);
+  4. pandas, même passage: the movements and the comparateur read with pandas, the
      COM -> COM events after 1 January 2021 up to 1 January 2026 applied date by date
      (code -> set of current codes), P18_POP added up into the code of 2026 of each
      code that ends on one commune, dropped for a code that ends on several
@@ -43,7 +51,8 @@ sharing a rétablissement, and Mayotte, whose cells are empty in RP 2018), the M
 communes), and the pandas totals, compared commune by commune.
 
 Targets: national reference + passage under 10 s; comparateur 2018 loaded, passed and
-checked under 10 s; peak memory of each process under 1 GB (1 024 Mo). No assertion:
+checked under 10 s; peak memory of each process under 1 GB (1 024 Mo). The total of
+steps 0 to 3 is printed too (end to end). No assertion:
 the figures are printed side by side. The machine's load at the start is printed: the
 times are those of a shared 2-core machine.
 Run: uv run python bench/passage_france.py
@@ -85,7 +94,6 @@ CHECKED_MARTS = ("population", "comparateur")
 
 def keep_raw_files(raw_root: Path) -> dict[str, tuple]:
     """The raw area of a refresh: each file kept with its sha256 (not measured)."""
-    from tasks.sources import imports
     from tasks.sources.client import Validators
     from tasks.sources.raw_store import RawStore
     from tasks.sources.registry import load_registry
@@ -104,10 +112,45 @@ def keep_raw_files(raw_root: Path) -> dict[str, tuple]:
             validators=Validators(),
         )
         kept[source_id] = (raw, store.file(raw))
-    source = registry.sources["insee_comparateur"]
-    raw = imports.import_file(store, source, COMPARATEUR, MILLESIME)
-    kept["insee_comparateur"] = (raw, store.file(raw))
     return kept
+
+
+def measure_import(raw_root: Path, queue: mp.Queue) -> None:
+    """0. The officer's import of the comparateur RP 2018 (`opendata-mel importer`):
+    payload and layout checked, millésime read in the header, kept in the raw area."""
+    start = time.perf_counter()
+    from tasks.sources import imports
+    from tasks.sources.raw_store import RawStore
+    from tasks.sources.registry import load_registry
+
+    store = RawStore(raw_root)
+    source = load_registry().sources["insee_comparateur"]
+    raw = imports.import_file(store, source, COMPARATEUR, MILLESIME)
+    queue.put((time.perf_counter() - start, _peak_mb(), (raw, store.file(raw))))
+
+
+def measure_exports(warehouse: Path, outputs: Path, blocked: list[str], queue: mp.Queue) -> None:
+    """4. The refresh's exports: blocked marts back to their last validated version (none
+    here: an empty table), then one CSV per mart ready, for the run's territory (the
+    MEL), written beside its name and swapped in (tasks/transform/steps.py)."""
+    start = time.perf_counter()
+    from tasks.core.warehouse import connect, keep_validated
+    from tasks.transform import exports, models
+
+    keep_validated(warehouse, warehouse.with_name("en_service.duckdb"), blocked)
+    every = models.discover()
+    with connect(warehouse) as conn:
+        waiting = models.awaiting_data(conn, every)
+        ready = [
+            m.name
+            for m in every
+            if m.layer == "marts" and m.name not in waiting and m.name not in blocked
+        ]
+        staged = exports.stage(conn, ready, outputs)
+    written = exports.commit(staged)
+    size = sum(export.path.stat().st_size for export in written)
+    rows = sum(export.rows for export in written)
+    queue.put((time.perf_counter() - start, _peak_mb(), (len(written), rows, size)))
 
 
 def with_upstream(every: list, tables: tuple[str, ...]) -> list:
@@ -330,7 +373,7 @@ def print_checks(found: dict, totals: dict, by_commune: dict) -> None:
     difference = found["avant"] - found["apres"] - found["non_repartis"]
     totals = {**totals, "ecart": totals["avant"] - totals["apres"] - totals["non_repartis"]}
     found = {**found, "ecart": difference}
-    print("\nContrôles (entrepôt de l'étape 2 ; pandas de l'étape 3) :")
+    print("\nContrôles (entrepôt de l'étape 2 ; pandas de l'étape 4) :")
     print(f"{'':<66} {'projet':>12} {'pandas':>12}")
     lines = [
         (f"population de France dans le fichier ({POPULATION}, sans arrondissements)", "avant"),
@@ -388,11 +431,14 @@ def main() -> None:
         kept = keep_raw_files(folder / "raw")
         size = sum(path.stat().st_size for _, path in kept.values())
         print(
-            f"Fichiers réels : COG {COG} (communes, EPCI, mouvements) et comparateur RP "
-            f"{MILLESIME} France (géographie COG {GEOGRAPHIE}), {size / 1e6:.0f} Mo ; "
-            f"déposés dans la zone brute en {time.perf_counter() - start:.1f} s (hors mesure) ; "
-            f"charge de la machine au départ : {load:.1f} ({os.cpu_count()} cœurs)"
+            f"Fichiers réels : COG {COG} (communes, EPCI, mouvements), {size / 1e6:.0f} Mo, "
+            f"déposés dans la zone brute en {time.perf_counter() - start:.1f} s (hors mesure), "
+            f"et comparateur RP {MILLESIME} France (géographie COG {GEOGRAPHIE}, "
+            f"{COMPARATEUR.stat().st_size / 1e6:.0f} Mo), importé ; charge de la machine au "
+            f"départ : {load:.1f} ({os.cpu_count()} cœurs)"
         )
+        imported = in_fresh_process(measure_import, folder / "raw", label="import")
+        kept["insee_comparateur"] = imported[2]
         warehouse = folder / "entrepot.duckdb"
         reference = in_fresh_process(
             measure_reference, warehouse, kept, label="référentiel national"
@@ -400,19 +446,26 @@ def main() -> None:
         comparateur = in_fresh_process(
             measure_comparateur, warehouse, kept, label="comparateur RP 2018"
         )
+        found = checks(warehouse)  # before the exports put the blocked marts back
+        blocked = list(comparateur[4][2])
+        exported = in_fresh_process(
+            measure_exports, warehouse, folder / "outputs", blocked, label="exports"
+        )
         pandas = in_fresh_process(measure_pandas, label="pandas")
-        found = checks(warehouse)
 
-    print_phases(reference, comparateur, pandas)
+    print_phases(imported, reference, comparateur, exported, pandas)
     print_gate(comparateur[4])
     print_checks(found, pandas[4], pandas[5])
-    print_summary(reference, comparateur, pandas)
+    print_summary(imported, reference, comparateur, exported, pandas)
 
 
-def print_phases(reference: tuple, comparateur: tuple, pandas: tuple) -> None:
+def print_phases(
+    imported: tuple, reference: tuple, comparateur: tuple, exported: tuple, pandas: tuple
+) -> None:
+    print(f"\n0. Import du comparateur RP {MILLESIME} : {imported[0]:.1f} s")
     _, load_s, build_s, _, rows = reference
     print(
-        f"\n1. Référentiel + passage : chargement {load_s:.1f} s, modèles {build_s:.1f} s ; "
+        f"1. Référentiel + passage : chargement {load_s:.1f} s, modèles {build_s:.1f} s ; "
         + ", ".join(f"{table} {count} lignes" for table, count in rows.items())
     )
     _, phases, _, rows, _ = comparateur
@@ -421,23 +474,36 @@ def print_phases(reference: tuple, comparateur: tuple, pandas: tuple) -> None:
         f"import de Great Expectations {phases[2]:.1f} s, contrôle qualité {phases[3]:.1f} s ; "
         + ", ".join(f"{table} {count} lignes" for table, count in rows.items())
     )
-    print(f"3. pandas : lecture {pandas[1]:.1f} s, passage et somme {pandas[2]:.1f} s")
+    files, lines, size = exported[2]
+    print(
+        f"3. Exports du territoire (MEL) : {files} fichiers CSV, {lines} lignes, "
+        f"{size / 1e6:.1f} Mo, en {exported[0]:.1f} s"
+    )
+    print(f"4. pandas : lecture {pandas[1]:.1f} s, passage et somme {pandas[2]:.1f} s")
 
 
-def print_summary(reference: tuple, comparateur: tuple, pandas: tuple) -> None:
+def print_summary(
+    imported: tuple, reference: tuple, comparateur: tuple, exported: tuple, pandas: tuple
+) -> None:
     """The final table: each step, its target, and pandas / project side by side."""
+    seconds0, peak0 = imported[0], imported[1]
     seconds, peak = reference[0], reference[3]
     seconds2, phases, (built_peak, peak2), *_ = comparateur
-    seconds3, peak3 = pandas[0], pandas[3]
+    seconds3, peak3 = exported[0], exported[1]
+    seconds_pd, peak_pd = pandas[0], pandas[3]
     without_gate = seconds2 - phases[2] - phases[3]
+    total = seconds0 + seconds + seconds2 + seconds3
+    total_peak = max(peak0, peak, peak2, peak3)
     target = f"< {TARGET_SECONDS:.0f} s, < {TARGET_MB:.0f} Mo"
     rows = [
+        (f"0. import du comparateur RP {MILLESIME} (agent)", seconds0, peak0, ""),
         ("1. référentiel national + table de passage", seconds, peak, target),
         ("2. comparateur RP 2018 France → COG 2026, contrôlé", seconds2, peak2, target),
         ("   2 sans le contrôle qualité", without_gate, built_peak, ""),
-        ("1 + 2. projet, tout le passage", seconds + seconds2, max(peak, peak2), ""),
-        ("1 + 2 sans le contrôle qualité", seconds + without_gate, max(peak, built_peak), ""),
-        ("3. pandas, même passage (P18_POP seule)", seconds3, peak3, ""),
+        ("3. exports CSV du territoire (MEL)", seconds3, peak3, ""),
+        ("0 à 3. de bout en bout", total, total_peak, ""),
+        ("0 à 3 sans le contrôle qualité", total - phases[2] - phases[3], total_peak, ""),
+        ("4. pandas, même passage (P18_POP seule)", seconds_pd, peak_pd, ""),
     ]
     print(
         f"\n{'étape':<51} {'secondes':>8} {'Mo (pic)':>8}  {'cible':<19} {'verdict':<8} "
@@ -447,7 +513,9 @@ def print_summary(reference: tuple, comparateur: tuple, pandas: tuple) -> None:
         verdict = ""
         if goal:
             verdict = "atteinte" if elapsed < TARGET_SECONDS and mb < TARGET_MB else "MANQUÉE"
-        ratio = "" if label.startswith("3.") else f"{seconds3 / elapsed:.2f}×, {peak3 / mb:.2f}×"
+        ratio = (
+            "" if label.startswith("4.") else f"{seconds_pd / elapsed:.2f}×, {peak_pd / mb:.2f}×"
+        )
         print(f"{label:<51} {elapsed:>8.1f} {mb:>8.0f}  {goal:<19} {verdict:<8} {ratio:>31}")
 
 

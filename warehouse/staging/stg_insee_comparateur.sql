@@ -1,5 +1,9 @@
 -- Comparateur de territoires, one row per commune, millésime and INSEE variable.
 -- Masked or missing cells become NULL with the reason, never 0 (macros of schema.sql).
+-- A view, as every staging model of a per-commune file: its rows (one per cell) are read
+-- once, by the intermediate model int_valeurs_situees; writing them to the warehouse
+-- cost more than computing them (bench/load_census.py).
+-- materialized: view
 with source as (
     select * from raw.insee_comparateur
 ),

@@ -2,6 +2,10 @@
 -- variable. The secret is an empty cell (2019) or `s` (2021): Filosofi leaves no other
 -- cell empty. `nd` is "non disponible". NULL with the reason, never 0 (macros of
 -- schema.sql); decimal commas are read.
+-- A view, as every staging model of a per-commune file: its rows (one per cell) are read
+-- once, by the intermediate model int_valeurs_situees; writing them to the warehouse
+-- cost more than computing them (bench/load_census.py).
+-- materialized: view
 with source as (
     select * from raw.insee_filosofi
 ),

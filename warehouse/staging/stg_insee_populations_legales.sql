@@ -2,6 +2,10 @@
 -- census millésime), one row per place and measure; only commune (COM) and
 -- arrondissement (ARM) rows were loaded. PMUN -> population_municipale_legale,
 -- PCAP -> population_comptee_a_part, PTOT -> population_totale.
+-- A view, as every staging model of a per-commune file: its rows (one per cell) are read
+-- once, by the intermediate model int_valeurs_situees; writing them to the warehouse
+-- cost more than computing them (bench/load_census.py).
+-- materialized: view
 with source as (
     select * from raw.insee_populations_legales
 ),

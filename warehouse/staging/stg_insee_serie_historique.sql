@@ -5,6 +5,10 @@
 --   year; DWELLINGS by OCS: _T -> logements, DW_MAIN -> residences_principales,
 --   DW_SEC_DW_OCC -> residences_secondaires, DW_VAC -> logements_vacants.
 -- TIME_PERIOD is a year ("2022"), or a period ("2016-2021") for births and deaths.
+-- A view, as every staging model of a per-commune file: its rows (one per cell) are read
+-- once, by the intermediate model int_valeurs_situees; writing them to the warehouse
+-- cost more than computing them (bench/load_census.py).
+-- materialized: view
 with source as (
     select * from raw.insee_serie_historique
 ),

@@ -23,7 +23,7 @@ Prints, side by side in one run:
      not a page a commune outside the MEL would publish.
 
 Peak memory is the VmHWM of this process and of each Dask worker. Run:
-  uv run python bench/site.py [--communes-france 2000] [--communes-par-tache 10]
+  uv run python bench/site.py [--communes-france 2000] [--communes-par-tache 25]
 """
 
 from __future__ import annotations
@@ -153,7 +153,7 @@ def france_sample(conn, count: int) -> list:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--communes-france", type=int, default=2000)
-    parser.add_argument("--communes-par-tache", type=int, default=10)
+    parser.add_argument("--communes-par-tache", type=int, default=25)
     args = parser.parse_args()
     os.environ.setdefault("PREFECT_HOME", tempfile.mkdtemp(prefix="banc-site-prefect-"))
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")

@@ -55,7 +55,7 @@ def citizen_site(
     env: Literal["demo", "prod"] = "prod",
     banner: str | None = None,
     dask: str | None = None,
-    communes_par_tache: int = 10,
+    communes_par_tache: int = 25,
 ) -> SiteRun:
     """Écrit le site citoyen d'une commune de la MEL (ou de toutes) à partir de l'entrepôt.
 

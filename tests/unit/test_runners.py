@@ -42,3 +42,16 @@ def test_batches_keep_the_order_and_every_commune_once():
     assert [c for batch in cut for c in batch] == communes
     assert batches(communes, 0) == [[c] for c in communes]  # at least one per batch
     assert batches([], 10) == []
+
+
+def test_batches_that_read_two_states_of_the_warehouse_are_refused_in_french(tmp_path):
+    from flows.citizen_site import _check_same_state
+    from tasks.citizen_site.steps import SiteBatch
+    from tasks.core.errors import InvalidData
+
+    same = [SiteBatch("a1", []), SiteBatch("a1", [])]
+    _check_same_state("a1", same, tmp_path / "opendata.duckdb")  # nothing to say
+    with pytest.raises(InvalidData) as refused:
+        _check_same_state("a1", [*same, SiteBatch("b2", [])], tmp_path / "opendata.duckdb")
+    assert "L'entrepôt a changé pendant la construction du site" in str(refused.value)
+    assert "relancez la construction du site" in str(refused.value)

@@ -50,7 +50,7 @@ BEFORE_MS_PER_COMMUNE = 1098
 def steps(warehouse: Path, communes: list, folder: Path, size: int) -> dict[str, float]:
     """Seconds spent in each step for `communes`, in this process."""
     from tasks.citizen_site.charts import render_svg
-    from tasks.citizen_site.data import read_charts
+    from tasks.citizen_site.data import open_warehouse, read_charts
     from tasks.citizen_site.pages import ChartView, SectionView, write_site
     from tasks.citizen_site.registry import load_sections
     from tasks.citizen_site.steps import batches
@@ -59,8 +59,6 @@ def steps(warehouse: Path, communes: list, folder: Path, size: int) -> dict[str,
     sections = load_sections()
     spent = {"requêtes": 0.0, "SVG": 0.0, "SVG avant (Altair)": 0.0, "pages": 0.0}
     drawn = 0
-    from tasks.citizen_site.data import open_warehouse
-
     with open_warehouse(warehouse) as conn:
         start = time.perf_counter()
         numbers = {

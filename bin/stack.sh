@@ -20,6 +20,8 @@ POOL=opendata-mel
 export PREFECT_HOME=$STATE/prefect-home
 export PREFECT_API_URL=http://127.0.0.1:$PORT/api
 export PREFECT_UI_API_URL=$PREFECT_API_URL
+# The links of the failure alerts point at this interface.
+export PREFECT_UI_URL=http://127.0.0.1:$PORT
 export PREFECT_SERVER_ANALYTICS_ENABLED=false DO_NOT_TRACK=1
 # A yearly schedule: plan runs up to 400 days ahead (Prefect's default is 100), so that
 # the next yearly run shows in the UI all year round.
@@ -63,9 +65,19 @@ start() {
     || "$PREFECT" work-pool create "$POOL" --type process >/dev/null
   # One run at a time writes the warehouse.
   "$PREFECT" work-pool set-concurrency-limit "$POOL" 1 >/dev/null
-  echo "Déploiement de deployments/prefect.yaml…"
-  "$PREFECT" --no-prompt deploy --all --prefect-file deployments/prefect.yaml >"$STATE/deploy.log" 2>&1 \
+  # On the bundled sample mirror, the demo's parameters (samples/pile-demo.yaml): every
+  # deployment then completes from the interface with its defaults.
+  local prefect_file=deployments/prefect.yaml
+  if [ -n "${OPENDATA_MIRROR:-}" ] && [ "$(realpath -m -- "$OPENDATA_MIRROR")" = "$ROOT/samples/mirror" ]; then
+    "$PYTHON" samples/demo_stack.py "$STATE"
+    prefect_file=$STATE/prefect-demo.yaml
+    export OPENDATA_MIRROR=$STATE/miroir-demo
+  fi
+  echo "Déploiement de $prefect_file…"
+  "$PREFECT" --no-prompt deploy --all --prefect-file "$prefect_file" >"$STATE/deploy.log" 2>&1 \
     || { echo "Échec du déploiement : voir $STATE/deploy.log" >&2; false; }
+  # The failure alert (catalog/alertes.yaml), from OPENDATA_WEBHOOK_URL; none without it.
+  "$ROOT/.venv/bin/opendata-mel" alertes
 
   if alive worker "worker start"; then
     echo "Le worker tourne déjà (PID $(cat "$STATE/worker.pid"))."
@@ -80,8 +92,9 @@ start() {
 
 Interface Prefect : http://127.0.0.1:$PORT
   - Déploiements : yearly_refresh/annuel (planifié le 15 juillet à 6 h, heure de Paris),
-    yearly_refresh/une-source, publish/publication ; bouton « Run » → « Custom run »
-    pour choisir les paramètres (millésime, sources, périmètres, environnement, simulation).
+    yearly_refresh/une-source, publish/publication, subventions/subventions,
+    site-citoyen/annuel (le 15 juillet à 9 h) ; bouton « Run » → « Custom run » pour
+    choisir les paramètres (millésime, sources, périmètres, environnement, simulation).
   - Lancer en ligne de commande :
       PREFECT_API_URL=$PREFECT_API_URL .venv/bin/prefect deployment run 'yearly_refresh/annuel' -p millesime=2022 --watch
   - Sources lues : ${OPENDATA_MIRROR:-les serveurs nationaux (OPENDATA_MIRROR non défini)}

@@ -72,7 +72,12 @@ def test_compose_file_is_valid_and_wires_the_stack():
         "warehouse",
         "data",
     }
-    assert "set-concurrency-limit opendata-mel 1" in " ".join(services["deploy"]["command"])
+    deploy = services["deploy"]
+    assert "set-concurrency-limit opendata-mel 1" in " ".join(deploy["command"])
+    # the failure alert, after the deployments, its webhook from the host's environment only
+    assert " ".join(deploy["command"]).endswith("&& opendata-mel alertes")
+    assert deploy["environment"]["OPENDATA_WEBHOOK_URL"] == ""
+    assert server_env["PREFECT_UI_URL"] == "http://127.0.0.1:4200"  # the alert's links
 
 
 def test_compose_refuses_to_start_without_a_database_password():

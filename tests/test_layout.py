@@ -13,7 +13,7 @@ from tests.conftest import ROOT
 
 TASKS = ROOT / "tasks"
 # The generic stages in pipeline order: a stage imports only the stages before it.
-GENERIC = ["core", "sources", "transform", "quality", "publication"]
+GENERIC = ["core", "sources", "transform", "quality", "publication", "operations"]
 PIPELINES = ["refresh", "subventions", "citizen_site"]
 
 

@@ -2,7 +2,9 @@
 data.gouv.fr (what changed only).
 
 Nothing is loaded or published unless the file passes the official schema, every total
-of the documents is found again, and every question of the report has its answer.
+of the documents is found again, every question of the report has its answer, and every
+beneficiary could be looked up (an unreachable Recherche d'entreprises API leaves a
+report and a NON-PUBLIABLE_ draft, and the run fails saying to run it again later).
 """
 
 from __future__ import annotations
@@ -90,8 +92,22 @@ def subventions(
         out = Path(out_dir) if out_dir else settings.outputs_dir / "subventions" / commune
         paths, readings, issues, notes = read_documents(Path(input_dir), out)
         groups = group_beneficiaries(readings)
-        found, siret = identify(groups, owner, config, settings, out)
-        build = assemble(paths, readings, found, siret, owner, config, out, issues, notes)
+        # An API that cannot be reached still gives a report and a draft file; the
+        # refusal comes after them, before anything is loaded.
+        known = identify(groups, owner, config, settings, out)
+        build = assemble(
+            paths,
+            readings,
+            known.found,
+            known.siret,
+            owner,
+            config,
+            out,
+            issues,
+            notes,
+            proposals=known.proposals,
+            unreachable=known.unreachable,
+        )
         run = SubventionsRun(build.headline(), write_report(build), build.csv_path)
         get_run_logger().info("%s (rapport : %s)", build.headline(), run.report)
         enforce_publishable(build)

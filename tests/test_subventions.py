@@ -7,9 +7,11 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import hashlib
 import io
 import re
 import shutil
+import socket
 from decimal import Decimal
 from pathlib import Path
 
@@ -157,6 +159,100 @@ def test_first_run_asks_then_the_answers_make_a_valid_file(office, tmp_path, cap
     assert years_in(warehouse) == sorted(expected.lines)
     assert main([*build_args(documents, out), "--retirer-annees"]) == 0
     assert years_in(warehouse) == sorted(expected.lines)[1:]
+
+
+def closed_port() -> str:
+    """A loopback address nobody listens on: the API's connection is refused."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return f"http://127.0.0.1:{probe.getsockname()[1]}"
+
+
+def edit_rows(path: Path, change) -> None:
+    """Edit a reviewable file as a spreadsheet saves it (UTF-8 with BOM, `;`)."""
+    reader = csv.DictReader(io.StringIO(path.read_text(encoding="utf-8-sig")), delimiter=";")
+    rows = [change(dict(row)) for row in reader]
+    with path.open("w", encoding="utf-8-sig", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=reader.fieldnames, delimiter=";")
+        writer.writeheader()
+        writer.writerows(rows)
+
+
+def identifier_rows(out: Path) -> dict[str, dict]:
+    text = (out / "identifiants.csv").read_text(encoding="utf-8-sig")
+    return {row["graphie"]: row for row in csv.DictReader(io.StringIO(text), delimiter=";")}
+
+
+def test_an_unreachable_api_leaves_a_report_and_a_draft_then_the_next_run_finds(
+    office, mirror, tmp_path, capsys, monkeypatch
+):
+    documents, out = tmp_path / "documents", tmp_path / "sortie"
+    expected = write_documents(documents)
+    warehouse = office / "entrepot" / "opendata.duckdb"
+    before = hashlib.sha256(warehouse.read_bytes()).hexdigest()
+
+    # The API does not answer: the report and a draft all the same, nothing loaded.
+    monkeypatch.setenv("OPENDATA_MIRROR", closed_port())
+    assert build(documents, out) == 1
+    error = capsys.readouterr().err
+    assert "Source injoignable ou en erreur : API Recherche d'entreprises injoignable" in error
+    assert "(connexion impossible)" in error and "9 bénéficiaire(s) non recherché(s)" in error
+    assert f"rapport : {out / 'rapport.md'}" in error
+    assert "Que faire : relancez la même commande plus tard" in error
+    assert "Rien n'a été chargé ni publié" in error
+    assert hashlib.sha256(warehouse.read_bytes()).hexdigest() == before
+    assert subventions_in(warehouse) == 0
+    [draft] = out.glob("NON-PUBLIABLE_*.csv")
+    assert FILE_NAME.match(draft.name.removeprefix("NON-PUBLIABLE_"))
+    assert not [p for p in out.glob("*.csv") if FILE_NAME.match(p.name)]
+    assert rows_of(draft) and {r["idBeneficiaire"] for r in rows_of(draft)} == {""}
+    report = (out / "rapport.md").read_text(encoding="utf-8")
+    assert "dont l'API Recherche d'entreprises injoignable" in report.splitlines()[0]
+    assert report.count("| NON RECHERCHÉ : API injoignable, relancez plus tard |") == 9
+    assert "SIRET INCONNU (non recherché : API injoignable, relancez plus tard)" in report
+    rows = identifier_rows(out)
+    assert {(r["origine"], r["siret"], r["candidats"]) for r in rows.values()} == {
+        ("non recherché", "", "non recherché : API injoignable, relancez plus tard")
+    }
+
+    # Meanwhile the officer answers what they can: a year, an RNA typed by hand.
+    def decide(row: dict) -> dict:
+        if (row["fichier"], int(row["tableau"])) == expected.unknown:
+            date = expected.answer.date.isoformat()
+            row.update(annee=str(expected.answer.annee), date=date, origine="agent")
+        return row
+
+    edit_rows(out / "decisions.csv", decide)
+    edit_rows(
+        out / "identifiants.csv",
+        lambda row: (
+            {**row, "rna": "W599999099"} if row["graphie"] == "Harmonie municipale" else row
+        ),
+    )
+
+    # The API is back: the others are looked up, the officer's answers are kept.
+    monkeypatch.setenv("OPENDATA_MIRROR", mirror.url)
+    assert build(documents, out) == 1  # still the ambiguous and the not found to settle
+    error = capsys.readouterr().err
+    assert "injoignable" not in error and "NON publiable" in error
+    rows = identifier_rows(out)
+    assert (rows["GRS"]["origine"], rows["GRS"]["siret"]) == ("api", "99900001100018")
+    assert rows["Anciens combattants UNC"]["origine"] == "ambigu"
+    assert (rows["Harmonie municipale"]["origine"], rows["Harmonie municipale"]["rna"]) == (
+        "agent",
+        "W599999099",
+    )
+    assert "non recherché" not in (out / "identifiants.csv").read_text(encoding="utf-8-sig")
+    [answered] = [
+        r
+        for r in csv.DictReader(
+            io.StringIO((out / "decisions.csv").read_text(encoding="utf-8-sig")), delimiter=";"
+        )
+        if (r["fichier"], int(r["tableau"])) == expected.unknown
+    ]
+    assert (answered["origine"], answered["date"]) == ("agent", expected.answer.date.isoformat())
+    assert "idAttribuant" not in (out / "rapport.md").read_text(encoding="utf-8")
+    assert hashlib.sha256(warehouse.read_bytes()).hexdigest() == before
 
 
 def test_a_broken_document_is_named_and_nothing_is_loaded(office, tmp_path, capsys):

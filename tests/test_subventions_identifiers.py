@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import filecmp
+import socket
 from pathlib import Path
 
 import pytest
@@ -23,6 +24,9 @@ from tasks.subventions.beneficiaries import (
 from tasks.subventions.entreprises import siren_url
 from tasks.subventions.identifiers import (
     COLUMNS,
+    NOT_SEARCHED,
+    NOT_SEARCHED_TEXT,
+    ApiUnreachable,
     EntreprisesClient,
     SearchRefused,
     by_spelling,
@@ -325,6 +329,7 @@ def test_a_refused_search_leaves_its_group_not_found_and_the_run_goes_on(api, tm
     )
     assert coop.candidats[1].startswith(association("coop")["siege"]["siret"])
     assert identified["grs"].origine == "api"  # the other groups were identified
+    assert source.unreachable is None  # a refusal is a bad request, not an API down
     write_identifiers(path, identified.values())
     [row] = [row for row in read_identifiers(path) if row.groupe == "harmonie municipale"]
     assert "refusée par l'API (HTTP 400" in row.candidats and not row.by_agent
@@ -367,8 +372,135 @@ def test_a_400_on_the_communes_own_lookup_stays_fatal(api, tmp_path):
 def test_an_unrecorded_query_says_what_to_do(api, tmp_path):
     with pytest.raises(SourceUnavailable) as error:
         client(api.url, tmp_path / "cache").search("Club de pétanque", CODE_COMMUNE)
+    assert not isinstance(error.value, ApiUnreachable)  # stops the run: nothing to wait for
     assert "HTTP 404" in error.value.message and "catalog/subventions.yaml" in error.value.message
     assert len(api.seen("search@")) == 1
+
+
+# --- an API that cannot be reached ---------------------------------------------------
+
+
+def closed_port() -> str:
+    """The address of a loopback port nobody listens on: connection refused."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return f"http://127.0.0.1:{probe.getsockname()[1]}"
+
+
+def down(api, how: str) -> str:
+    """A mirror address where the API does not answer, in one of the ways of `how`."""
+    first = search_path("Amicale%20la%C3%AFque%20de%20Sailly-lez-Lannoy")  # first asked
+    if how == "connexion refusée":
+        return closed_port()
+    if how == "HTTP 503 persistant":
+        api.script(first, *[Scripted(503, b"maintenance")] * 3)
+    elif how == "HTTP 501":  # not retried by the transport, a server error all the same
+        api.script(first, Scripted(501))
+    elif how == "HTTP 429, Retry-After trop long":
+        api.script(first, Scripted(429, headers={"Retry-After": "3600"}))
+    return api.url
+
+
+@pytest.mark.parametrize(
+    ("how", "summary", "sent"),
+    [
+        ("connexion refusée", "après 3 tentatives (connexion impossible)", 3),
+        ("HTTP 503 persistant", "après 3 tentatives (HTTP 503)", 3),
+        ("HTTP 501", "a répondu HTTP 501", 1),
+        ("HTTP 429, Retry-After trop long", "demande d'attendre 3600 s", 1),
+    ],
+)
+def test_an_unreachable_api_leaves_the_groups_not_searched(api, tmp_path, how, summary, sent):
+    source = client(down(api, how), tmp_path / "cache")
+    identified = resolve(group(DOCUMENTS), source, CODE_COMMUNE)
+    assert {item.origine for item in identified} == {NOT_SEARCHED}
+    assert all(item.siret is None and item.rna is None for item in identified)
+    assert {tuple(item.candidats) for item in identified} == {(NOT_SEARCHED_TEXT,)}
+    assert summary in source.unreachable.summary
+    # Once down, nothing more is sent: the next groups would wait through the same retries.
+    assert source.requests_sent == sent
+    with pytest.raises(ApiUnreachable):
+        source.siege_siret(COMMUNE_SIREN)
+    assert source.requests_sent == sent
+
+
+def test_the_cache_still_answers_while_the_api_is_down(api, tmp_path):
+    cache = tmp_path / "cache"
+    warm = client(api.url, cache)
+    warm.search("GRS", CODE_COMMUNE)
+    warm.siege_siret(COMMUNE_SIREN)
+    source = client(closed_port(), cache)
+    documents = [("GRS", 2021), ("Club des aînés", 2021)]
+    identified = by_cle(resolve(group(documents), source, CODE_COMMUNE))
+    assert (identified["grs"].origine, identified["grs"].rna) == ("api", "W599999001")
+    assert identified["club aines"].origine == NOT_SEARCHED
+    assert source.siege_siret(COMMUNE_SIREN) == COMMUNE_SIRET
+    assert source.requests_sent == 3  # the Club's first query, then nothing
+
+
+def test_what_is_already_known_is_kept_while_the_api_is_down(api, tmp_path):
+    """The officer's rows and the previous run's API answers are kept; the rest is « non
+    recherché », and the next run, the API back, looks it up."""
+    path = first_run(api, tmp_path)  # cache c1
+    chosen = association("unc_bis")["siege"]["siret"]
+    edit(path, "Anciens combattants UNC", siret=chosen)  # the officer's choice
+    edit(path, "Harmonie municipale", rna="W599999099")  # typed by hand
+    fresh = tmp_path / "c2"  # no cache, and no API
+    source = client(closed_port(), fresh)
+    identified = by_cle(resolve(group(DOCUMENTS), source, CODE_COMMUNE, read_identifiers(path)))
+    assert (identified[UNC].origine, identified[UNC].siret) == ("agent", chosen)
+    harmonie = identified["harmonie municipale"]
+    assert (harmonie.origine, harmonie.rna) == ("agent", "W599999099")
+    # previous `api` rows: their SIRET, RNA and answer, as found before
+    aines = identified["club aines"]
+    assert (aines.origine, aines.siret) == ("api", association("aines")["siege"]["siret"])
+    assert aines.candidats == [association_label("aines")]
+    # found before as a mere suggestion: not searched, its suggestion kept
+    coop = identified["cooperative ecole maternelle"]
+    assert (coop.origine, coop.siret) == (NOT_SEARCHED, None)
+    assert coop.candidats[0] == NOT_SEARCHED_TEXT
+    assert coop.candidats[1].startswith(association("coop")["siege"]["siret"])
+    write_identifiers(path, identified.values())
+    written = {row.graphie: row for row in read_identifiers(path)}
+    assert (written["Anciens combattants UNC"].origine, written["GRS"].origine) == ("agent", "api")
+    assert written["Coop. école maternelle"].origine == NOT_SEARCHED
+    assert not written["Coop. école maternelle"].by_agent  # searched next time
+
+    # The API is back: what was not searched is, the officer's rows are kept.
+    api.requests.clear()
+    again = by_cle(
+        resolve(group(DOCUMENTS), client(api.url, fresh), CODE_COMMUNE, read_identifiers(path))
+    )
+    assert again["cooperative ecole maternelle"].origine == "introuvable"
+    assert (again[UNC].origine, again[UNC].siret) == ("agent", chosen)
+    assert again["harmonie municipale"].rna == "W599999099"
+    assert api.seen("Coop") and not api.seen("Anciens") and not api.seen("Harmonie")
+
+
+def test_a_siret_changed_beside_an_emptied_answer_is_kept_while_the_api_is_down(api, tmp_path):
+    path = first_run(api, tmp_path)
+    chosen = association("aines")["siege"]["siret"]
+    edit(path, "GRS", siret=chosen, candidats="")  # origine left at « api »
+    source = client(closed_port(), tmp_path / "c2")
+    grs = by_cle(resolve(group(DOCUMENTS), source, CODE_COMMUNE, read_identifiers(path)))["grs"]
+    # G.R.S still names the answer the program wrote: GRS's other SIRET is the officer's
+    assert (grs.origine, grs.siret) == ("agent", chosen)
+
+
+def test_an_officers_answer_on_a_not_searched_row_is_theirs(api, tmp_path):
+    path = tmp_path / "identifiants.csv"
+    source = client(closed_port(), tmp_path / "cache")
+    write_identifiers(path, resolve(group(DOCUMENTS), source, CODE_COMMUNE))
+    chosen = association("grs")["siege"]["siret"]
+    edit(path, "GRS", siret=chosen)  # origine left at « non recherché »
+    edit(path, "G.R.S", siret=chosen)
+    identified = by_cle(
+        resolve(
+            group(DOCUMENTS), client(api.url, tmp_path / "cache"), "59522", read_identifiers(path)
+        )
+    )
+    assert (identified["grs"].origine, identified["grs"].siret) == ("agent", chosen)
+    assert not api.seen("GRS") and api.seen("Club")
 
 
 # --- the identifiers file ------------------------------------------------------------

@@ -12,6 +12,13 @@ it finds too short) raises SearchRefused: that one beneficiary stays unidentifie
 the run goes on. 401/403 stop the run: the API is public, so they mean a proxy in the
 way or a changed API.
 
+An API that cannot be reached raises ApiUnreachable: the transport gave up (connection
+refused, DNS failure, timeout, HTTP 429/5xx still there after the retries, a
+`Retry-After` longer than `max_wait`) or the API answered another 5xx. From then on the
+client sends nothing more (each request would wait through the same retries): what is
+in the cache is still read, anything else raises ApiUnreachable at once, and the build
+marks those beneficiaries « non recherché ».
+
 The length of `q`: the API (search-api, `check_if_short_terms_and_no_other_param`)
 refuses fewer than 3 characters only when no other filter is given; open-api.yml
 states no minimum. Our searches always carry `code_commune` and `est_association`, so
@@ -33,7 +40,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote, urlencode
+from urllib.parse import quote, urlencode, urlsplit
 
 import requests
 
@@ -47,6 +54,7 @@ MIN_TERMS = 3  # the API's minimum length of `q` when no filter comes with it
 FATAL_4XX = (401, 403, 404, 429)  # 404: an unrecorded answer in a mirror; 429: retried
 _INCLUDE = "complements,siege"
 _CONFIG_HINT = "vérifiez `recherche_entreprises.url` dans catalog/subventions.yaml"
+_LATER = "réessayez plus tard (les réponses déjà reçues sont gardées en cache)"
 log = logging.getLogger(__name__)
 
 
@@ -80,6 +88,22 @@ class SearchRefused(Exception):
     def __init__(self, reason: str):
         super().__init__(reason)
         self.reason = reason
+
+
+class ApiUnreachable(SourceUnavailable):
+    """The API did not answer (see the module's docstring); `summary` says why in French,
+    without the request's address: « recherche-entreprises.api.gouv.fr n'a pas … »."""
+
+    def __init__(self, what: str, *, where: str, action: str, host: str, summary: str):
+        super().__init__(what, where=where, action=action)
+        self.host = host
+        self.summary = summary
+
+    def again(self) -> ApiUnreachable:
+        """The same error for a later request, which is not sent."""
+        return ApiUnreachable(
+            self.what, where=self.where, action=self.action, host=self.host, summary=self.summary
+        )
 
 
 class _Refused(Exception):
@@ -154,6 +178,7 @@ class EntreprisesClient:
         self.base_url = base_url
         self.mirror = mirror
         self.cache_dir = Path(cache_dir)
+        self.unreachable: ApiUnreachable | None = None  # the first failure, once down
         self.transport = Transport(
             policy or RetryPolicy(timeout=30, backoff=1.0),
             session=session,
@@ -206,8 +231,14 @@ class EntreprisesClient:
         address = locate(url, self.mirror)
         if isinstance(address, Path):
             body = self._read_local(url, address)
+        elif self.unreachable is not None:
+            raise self.unreachable.again()
         else:
-            body = self._fetch(url, address, refusable)
+            try:
+                body = self._fetch(url, address, refusable)
+            except ApiUnreachable as error:
+                self.unreachable = error
+                raise
         payload = _parse(url, str(address), body)
         self._store(url, payload)
         return payload
@@ -224,6 +255,8 @@ class EntreprisesClient:
             raise _access_denied(url, address, status)
         if refusable and 400 <= status < 500 and status not in FATAL_4XX:
             raise _Refused(status, _api_error(response.content))
+        if status >= 500:  # not retried by the transport (501, 505…): down all the same
+            raise _server_error(url, address, status)
         raise _http_error(url, address, status)
 
     def _read_local(self, url: str, path: Path) -> bytes:
@@ -310,21 +343,28 @@ def _access_denied(url: str, address: str, status: int) -> SourceUnavailable:
     )
 
 
-def _gave_up(url: str, address: str, gave_up: GaveUp) -> SourceUnavailable:
+def _gave_up(url: str, address: str, gave_up: GaveUp) -> ApiUnreachable:
     what = f"l'API Recherche d'entreprises ({gave_up.host}) {gave_up.reason}, en réponse à {url}"
     if gave_up.too_long:
-        return SourceUnavailable(
-            what,
-            where=address,
-            action="relancez plus tard ; les réponses déjà reçues sont en cache et ne seront "
-            "pas redemandées. Le fichier des identifiants n'a pas été modifié.",
+        action = (
+            "relancez plus tard ; les réponses déjà reçues sont en cache et ne seront pas "
+            "redemandées."
         )
-    return SourceUnavailable(
-        what,
+    else:
+        action = f"{_LATER} ; si l'erreur persiste, {_CONFIG_HINT}."
+    return ApiUnreachable(
+        what, where=address, action=action, host=gave_up.host, summary=gave_up.message
+    )
+
+
+def _server_error(url: str, address: str, status: int) -> ApiUnreachable:
+    host = urlsplit(address).netloc or address
+    return ApiUnreachable(
+        f"l'API Recherche d'entreprises a répondu HTTP {status} à {url}",
         where=address,
-        action="réessayez plus tard (les réponses déjà reçues sont gardées en cache) ; "
-        f"si l'erreur persiste, {_CONFIG_HINT}. Le fichier des identifiants n'a pas "
-        "été modifié.",
+        action=f"{_LATER} ; si l'erreur persiste, {_CONFIG_HINT}.",
+        host=host,
+        summary=f"{host} a répondu HTTP {status}",
     )
 
 

@@ -1,5 +1,10 @@
 """The identifiers file: one row per spelling, as the data officer reviews it (CSV for a
 spreadsheet: UTF-8 with BOM, `;`), read and checked, and written back atomically.
+
+Its last column, `groupe_propose`, holds the regroupings proposed for the spelling's
+group (tasks/subventions/regroupings.py): the key of another group, which the officer
+copies into `groupe` to confirm, or their « non » to hear no more of it. A file
+written before that column existed is read as it is.
 """
 
 from __future__ import annotations
@@ -7,7 +12,7 @@ from __future__ import annotations
 import csv
 import io
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -17,8 +22,13 @@ from tasks.core.errors import InvalidData
 from tasks.subventions.beneficiaries import normalise, sort_key
 from tasks.subventions.model import Place
 
-COLUMNS = ("graphie", "groupe", "nom_retenu", "siret", "rna", "origine", "candidats", "annees")
-ORIGINES = ("api", "ambigu", "introuvable", "agent")
+REQUIRED = ("graphie", "groupe", "nom_retenu", "siret", "rna", "origine", "candidats", "annees")
+PROPOSED = "groupe_propose"
+COLUMNS = (*REQUIRED, PROPOSED)
+NOT_SEARCHED = "non recherché"  # the API could not be asked: searched at the next run
+NOT_SEARCHED_TEXT = "non recherché : API injoignable, relancez plus tard"
+ORIGINES = ("api", "ambigu", "introuvable", "agent", NOT_SEARCHED)
+REFUSED = "non"  # in groupe_propose: the officer wants no regrouping proposed
 _SEPARATOR = " | "  # between candidates, inside the cell
 _LABEL_PARTS = " – "  # inside a Candidate.label()
 _LABEL_RNA = re.compile(r"\bRNA (W\d{9})\b")
@@ -34,7 +44,8 @@ class Identified:
     nom_retenu: str
     siret: str | None
     rna: str | None
-    origine: str  # api (found), ambigu, introuvable, agent (the data officer's word)
+    # api (found), ambigu, introuvable, agent (the data officer's word), non recherché
+    origine: str
     candidats: list[str]  # Candidate.label() of the match(es) or suggestions
     graphies: dict[str, list[int]] = field(default_factory=dict)
     # True when none of its spellings is in the documents read: a correction of the
@@ -55,6 +66,11 @@ class IdentifierRow:
     origine: str
     candidats: str
     annees: list[int]
+    groupe_propose: str = ""
+
+    @property
+    def refuses_regrouping(self) -> bool:
+        return self.groupe_propose.casefold() == REFUSED
 
     @property
     def regrouped(self) -> bool:
@@ -64,7 +80,7 @@ class IdentifierRow:
     def written(self) -> tuple[str, str] | None:
         """The siret and rna the program wrote on this row; None when it cannot tell (an
         `api` row whose `candidats` cell no longer names one answer)."""
-        if self.origine in ("ambigu", "introuvable"):
+        if self.origine in ("ambigu", "introuvable", NOT_SEARCHED):
             return ("", "")
         if self.origine == "api":
             return _recorded_answer(self.candidats)
@@ -87,24 +103,38 @@ def candidate_labels(candidats: str) -> list[str]:
     return [part.strip() for part in candidats.split(_SEPARATOR.strip()) if part.strip()]
 
 
+def answer_labels(candidats: str) -> list[str]:
+    """The parts of a `candidats` cell that are answers of the API (no refusal reason,
+    no « non recherché » mark)."""
+    return [label for label in candidate_labels(candidats) if _label_siret(label) is not None]
+
+
+def _label_siret(label: str) -> str | None:
+    """The SIRET a Candidate.label() starts with ("" for « SIRET inconnu »), else None."""
+    first = label.split(_LABEL_PARTS.strip(), 1)[0].strip()
+    if re.fullmatch(r"\d{14}", first):
+        return first
+    return "" if first == "SIRET inconnu" else None
+
+
 def _recorded_answer(candidats: str) -> tuple[str, str] | None:
     """SIRET and RNA of the single Candidate.label() in a `candidats` cell."""
     labels = candidate_labels(candidats)
     if len(labels) != 1:
         return None
-    first = labels[0].split(_LABEL_PARTS.strip(), 1)[0].strip()
-    if re.fullmatch(r"\d{14}", first):
-        siret = first
-    elif first == "SIRET inconnu":
-        siret = ""
-    else:
+    siret = _label_siret(labels[0])
+    if siret is None:
         return None
     rna = _LABEL_RNA.search(labels[0])
     return (siret, rna.group(1).upper() if rna else "")
 
 
-def write_identifiers(path: Path, identified: Iterable[Identified]) -> None:
-    """One row per spelling, the retained name first in its group (atomic replace)."""
+def write_identifiers(
+    path: Path, identified: Iterable[Identified], proposed: Mapping[str, str] | None = None
+) -> None:
+    """One row per spelling, the retained name first in its group (atomic replace);
+    `proposed`: spelling → its `groupe_propose` cell."""
+    proposed = proposed or {}
     path.parent.mkdir(parents=True, exist_ok=True)
     partial = path.with_name(path.name + ".partiel")
     with partial.open("w", encoding="utf-8-sig", newline="") as out:
@@ -123,6 +153,7 @@ def write_identifiers(path: Path, identified: Iterable[Identified]) -> None:
                         item.origine,
                         _SEPARATOR.join(item.candidats),
                         ", ".join(str(year) for year in item.graphies[graphie]),
+                        proposed.get(graphie, ""),
                     ]
                 )
     partial.replace(path)
@@ -143,7 +174,7 @@ def read_identifiers(path: Path) -> list[IdentifierRow]:
         ) from None
     reader = csv.DictReader(io.StringIO(text, newline=""), delimiter=";")
     header = [name.strip() for name in reader.fieldnames or []]
-    missing = [column for column in COLUMNS if column not in header]
+    missing = [column for column in REQUIRED if column not in header]
     if missing:
         raise InvalidData(
             f"colonne(s) absente(s) du fichier des identifiants : {', '.join(missing)}",
@@ -215,6 +246,7 @@ def _row(place: Place, record: dict[str, str | None]) -> IdentifierRow | None:
         origine=origine,
         candidats=cells["candidats"],
         annees=sorted({int(year) for year in re.findall(r"\b\d{4}\b", cells["annees"])}),
+        groupe_propose=cells[PROPOSED],
     )
 
 

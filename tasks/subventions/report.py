@@ -8,7 +8,7 @@ from decimal import Decimal
 from pathlib import Path
 
 from tasks.quality.schema.validate import Validation
-from tasks.subventions import beneficiaries, identifiers
+from tasks.subventions import beneficiaries, identifiers, regroupings
 from tasks.subventions.config import CommuneSubventions
 from tasks.subventions.model import Issue, Reading, TotalCheck
 from tasks.subventions.scdl import Row, yearly_totals
@@ -18,6 +18,7 @@ _ORIGINS = {
     "agent": "saisi par l'agent",
     "ambigu": "AMBIGU : à choisir",
     "introuvable": "INTROUVABLE : à saisir",
+    identifiers.NOT_SEARCHED: "NON RECHERCHÉ : API injoignable, relancez plus tard",
 }
 
 
@@ -36,16 +37,18 @@ class Build:
     issues: list[Issue]
     out: Path
     notes: list[Issue] = field(default_factory=list)  # worth a look, never blocking
+    proposals: regroupings.Regroupings = field(default_factory=regroupings.Regroupings)
+    unreachable: identifiers.Unreachable | None = None  # the API could not be asked
 
     @property
     def publiable(self) -> bool:
         return self.validation.publiable and not self.issues
 
     def headline(self) -> str:
+        down = ", dont l'API Recherche d'entreprises injoignable" if self.unreachable else ""
+        problems = f"{self._problem_count()} problème(s) à corriger{down}"
         state = (
-            "fichier SCDL valide"
-            if self.publiable
-            else f"fichier SCDL NON publiable ({self._problem_count()} problème(s) à corriger)"
+            "fichier SCDL valide" if self.publiable else f"fichier SCDL NON publiable ({problems})"
         )
         return (
             f"Subventions aux associations — {self.commune.nom_attribuant} : "
@@ -66,6 +69,7 @@ class Build:
             self._notes(),
             self._validation(),
             self._groups(),
+            self._proposals(),
             self._identifiers(),
             self._lines(),
             self._skipped(),
@@ -80,12 +84,17 @@ class Build:
                 f"- Documents lus : {', '.join(p.name for p in self.documents)}",
                 f"- Années : {', '.join(map(str, years)) or 'aucune'}",
                 f"- Attribuant : {self.commune.nom_attribuant}, SIRET "
-                f"{self.siret_attribuant or 'INCONNU (voir la validation)'}",
+                f"{self.siret_attribuant or self._unknown_siret()}",
                 f"- À relire et corriger : `{self.out / 'identifiants.csv'}` (identifiants) et "
                 f"`{self.out / 'decisions.csv'}` (année et date de chaque tableau) ; vos "
                 "corrections l'emportent à la prochaine exécution.",
             ]
         )
+
+    def _unknown_siret(self) -> str:
+        if self.unreachable and self.unreachable.siret_attribuant:
+            return f"INCONNU ({identifiers.NOT_SEARCHED_TEXT})"
+        return "INCONNU (voir la validation)"
 
     def _totals(self) -> str:
         lines = [
@@ -137,21 +146,33 @@ class Build:
         )
         lines = [f"## Validation : {verdict}", ""]
         by_line = {number: row for number, row in enumerate(self.rows, start=2)}
+        unsearched = {
+            graphie
+            for item in self.found
+            if item.origine == identifiers.NOT_SEARCHED
+            for graphie in item.graphies
+        }
         for problem in self.validation.problems:
             row = by_line.get(problem.ligne or 0)
-            where = (
-                f" (lu dans : {row.place}{self._where_to_fix(problem.colonne, row)})" if row else ""
-            )
+            fix = self._where_to_fix(problem.colonne, row, unsearched) if row else ""
+            where = f" (lu dans : {row.place}{fix})" if row else ""
             lines.append(f"- [{problem.niveau}] {problem}{where}")
         if not self.validation.problems:
             lines.append("Aucun problème.")
         return "\n".join(lines)
 
-    @staticmethod
-    def _where_to_fix(column: str | None, row: Row) -> str:
-        """The file the officer edits for a cell the documents do not give."""
+    def _where_to_fix(self, column: str | None, row: Row, unsearched: set[str]) -> str:
+        """The file the officer edits for a cell the documents do not give (nothing to
+        edit for an identifier the API could not be asked for: run again later)."""
         if column in ("idBeneficiaire", "rnaBeneficiaire"):
+            if row.graphie in unsearched:
+                return f" ; {identifiers.NOT_SEARCHED_TEXT}"
             return f" ; à saisir dans identifiants.csv, ligne de « {row.graphie} »"
+        if column == "idAttribuant" and self.unreachable and self.unreachable.siret_attribuant:
+            return (
+                f" ; SIRET de la commune {identifiers.NOT_SEARCHED_TEXT}, ou indiquez "
+                "`idAttribuant` dans catalog/subventions.yaml"
+            )
         if column in ("dateConvention", "datesPeriodeVersement", "referenceDecision"):
             return (
                 f" ; à répondre dans decisions.csv, {row.place.fichier} tableau {row.place.tableau}"
@@ -181,6 +202,44 @@ class Build:
             "Pour séparer ou regrouper autrement, changez la colonne `groupe` dans "
             "identifiants.csv.",
         ]
+        return "\n".join(lines)
+
+    def _proposals(self) -> str:
+        found = self.proposals
+        lines = [
+            "## Regroupements possibles (à confirmer, jamais appliqués d'office)",
+            "",
+            regroupings.rule_text(),
+            "",
+        ]
+        if found.proposals:
+            lines += [
+                "| bénéficiaire (graphies, années) | à regrouper peut-être avec | pourquoi "
+                "| clé à recopier dans `groupe` |",
+                "|---|---|---|---|",
+            ]
+            lines += [
+                f"| {_spellings(proposal.group)} | {_spellings(proposal.into)} "
+                f"| {' ; '.join(proposal.reasons)} | `{proposal.into.cle}` |"
+                for proposal in found.proposals
+            ]
+        else:
+            lines.append("Aucune proposition.")
+        if found.vague:
+            lines.append("")
+        for vague in found.vague:
+            names = ", ".join(f"« {other.nom_retenu} »" for other in vague.containers[:3])
+            more = "…" if len(vague.containers) > 3 else ""
+            lines.append(
+                f"- « {vague.group.nom_retenu} » figure dans {len(vague.containers)} autres "
+                f"noms ({names}{more}) : trop vague pour une proposition ; s'il désigne l'un "
+                "d'eux, changez sa colonne `groupe` dans identifiants.csv."
+            )
+        if found.refused:
+            refused = ", ".join(f"« {graphie} »" for graphie in sorted(found.refused))
+            lines += ["", f"Propositions écartées par l'agent (« non ») : {refused}."]
+        if found.proposals:
+            lines += ["", regroupings.how_to_confirm()]
         return "\n".join(lines)
 
     def _identifiers(self) -> str:
@@ -224,6 +283,14 @@ class Build:
         lines = ["## Lignes des documents écartées (jamais des subventions)", ""]
         lines += [f"- {place} : {why}" for place, why in skipped]
         return "\n".join(lines)
+
+
+def _spellings(item: identifiers.Identified) -> str:
+    """« Foot » (2019) ; « FOOT » (2020)."""
+    return " ; ".join(
+        f"« {name} » ({', '.join(map(str, years)) or 'année inconnue'})"
+        for name, years in item.graphies.items()
+    )
 
 
 def _euros(amount: Decimal) -> str:

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import duckdb
 from prefect.artifacts import create_markdown_artifact
 
-from tasks.core.errors import InvalidData
+from tasks.core.errors import InvalidData, SourceUnavailable
 from tasks.core.settings import Settings
 from tasks.core.steps import step
 from tasks.core.warehouse import connect
@@ -15,7 +16,7 @@ from tasks.publication.catalog import load_catalog
 from tasks.quality.gate import Validation
 from tasks.quality.schema.validate import validate
 from tasks.quality.steps import validate_marts
-from tasks.subventions import beneficiaries, decisions, identifiers, loading, scdl
+from tasks.subventions import beneficiaries, decisions, identifiers, loading, regroupings, scdl
 from tasks.subventions.config import CommuneSubventions, SubventionsConfig
 from tasks.subventions.extraction import apply_answers, decisions_found, read_document
 from tasks.subventions.model import Issue, Place, Reading
@@ -105,6 +106,14 @@ def group_beneficiaries(readings: list[Reading]) -> list[beneficiaries.Group]:
     )
 
 
+@dataclass
+class Identification:
+    found: list[identifiers.Identified]
+    siret: str | None  # the commune's own (idAttribuant)
+    proposals: regroupings.Regroupings = field(default_factory=regroupings.Regroupings)
+    unreachable: identifiers.Unreachable | None = None  # something left unsearched
+
+
 @step("identifier-beneficiaires")
 def identify(
     groups: list[beneficiaries.Group],
@@ -112,9 +121,10 @@ def identify(
     config: SubventionsConfig,
     settings: Settings,
     out: Path,
-) -> tuple[list[identifiers.Identified], str | None]:
-    """SIRET and RNA of each group (the officer's corrections win), and the commune's
-    own SIRET when the configuration does not give it."""
+) -> Identification:
+    """SIRET and RNA of each group (the officer's corrections win), the commune's own
+    SIRET when the configuration does not give it, and the regroupings to propose. An
+    API that cannot be reached leaves groups « non recherché » and the run goes on."""
     previous = identifiers.read_identifiers(out / IDENTIFIERS)
     client = identifiers.EntreprisesClient(
         config.api_url,
@@ -124,9 +134,19 @@ def identify(
         policy=settings.http_policy,
     )
     found = identifiers.resolve(groups, client, commune.code_commune, previous)
-    identifiers.write_identifiers(out / IDENTIFIERS, found)
-    siret = commune.siret or client.siege_siret(commune.siren)
-    return found, siret
+    refused = {row.graphie for row in previous if row.refuses_regrouping}
+    proposed = regroupings.propose(found, refused)
+    identifiers.write_identifiers(out / IDENTIFIERS, found, proposed.cells())
+    siret_unsearched = False
+    try:
+        siret = commune.siret or client.siege_siret(commune.siren)
+    except identifiers.ApiUnreachable:
+        siret, siret_unsearched = None, True
+    unsearched = [item.nom_retenu for item in found if item.origine == identifiers.NOT_SEARCHED]
+    unreachable = None
+    if client.unreachable and (unsearched or siret_unsearched):
+        unreachable = identifiers.Unreachable(client.unreachable, unsearched, siret_unsearched)
+    return Identification(found, siret, proposed, unreachable)
 
 
 @step("assembler-fichier-scdl")
@@ -140,8 +160,14 @@ def assemble(
     out: Path,
     issues: list[Issue],
     notes: list[Issue],
+    proposals: regroupings.Regroupings | None = None,
+    unreachable: identifiers.Unreachable | None = None,
 ) -> Build:
+    """The SCDL file and what the report says of it; a draft (NON-PUBLIABLE_) while
+    anything blocks, an API that could not be asked included."""
     columns = scdl.fields(config.schema_path)
+    if unreachable:
+        issues = [_unreachable_issue(unreachable), *issues]
     by_spelling = {
         spelling: scdl.Beneficiary(item.nom_retenu, item.siret, item.rna)
         for item in found
@@ -167,11 +193,23 @@ def assemble(
         issues=[*issues, *(i for r in readings for i in r.issues), *total_issues],
         out=out,
         notes=notes,
+        proposals=proposals or regroupings.Regroupings(),
+        unreachable=unreachable,
     )
     if not build.publiable:
         # Kept for the report's line numbers, named so that nobody publishes it by hand.
         build.csv_path = csv_path.rename(csv_path.with_name(UNFIT + csv_path.name))
     return build
+
+
+def _unreachable_issue(unreachable: identifiers.Unreachable) -> Issue:
+    return Issue(
+        f"API Recherche d'entreprises injoignable ({unreachable.error.summary}) : "
+        f"{unreachable.what()}",
+        None,
+        "relancez plus tard : au passage suivant, ce qui n'a pas été recherché le sera, et "
+        "vos réponses dans identifiants.csv et decisions.csv seront gardées",
+    )
 
 
 @step("ecrire-rapport")
@@ -188,6 +226,8 @@ def write_report(build: Build) -> Path:
 
 @step("exiger-fichier-publiable")
 def enforce_publishable(build: Build) -> None:
+    if build.unreachable:
+        raise _unreachable_error(build, build.unreachable)
     if not build.publiable:
         raise InvalidData(
             build.headline(),
@@ -196,6 +236,28 @@ def enforce_publishable(build: Build) -> None:
             "et la correction ; corrigez les fichiers identifiants.csv / decisions.csv ou les "
             "documents, puis relancez. Rien n'a été chargé ni publié",
         )
+
+
+def _unreachable_error(build: Build, unreachable: identifiers.Unreachable) -> SourceUnavailable:
+    own_siret = (
+        " Pour ne plus dépendre de l'API pour le SIRET de la commune, indiquez-le "
+        "(`idAttribuant`) dans catalog/subventions.yaml."
+        if unreachable.siret_attribuant
+        else ""
+    )
+    return SourceUnavailable(
+        f"API Recherche d'entreprises injoignable ({unreachable.error.summary}) : "
+        f"{unreachable.what()} ; le fichier SCDL n'est qu'un brouillon, NON publiable",
+        where=f"API Recherche d'entreprises ({unreachable.error.host}) ; rapport : "
+        f"{build.out / REPORT} ; brouillon : {build.csv_path}",
+        action="relancez la même commande plus tard, quand l'API répondra : ce qui n'a pas "
+        "été recherché le sera alors (les réponses déjà reçues sont en cache), et vos "
+        "réponses dans identifiants.csv et decisions.csv sont gardées. En attendant, relisez "
+        "le rapport et répondez à ses autres questions. Rien n'a été chargé ni publié. Si "
+        "l'API répond dans un navigateur depuis ce poste, vérifiez le proxy (HTTPS_PROXY) "
+        "avec le service informatique, ou `recherche_entreprises.url` dans "
+        f"catalog/subventions.yaml.{own_siret}",
+    )
 
 
 @step("charger-subventions", run_name="charger-subventions-{build.commune.code_commune}")

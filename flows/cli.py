@@ -89,7 +89,33 @@ def _parser() -> argparse.ArgumentParser:
         "requete", help='par exemple : "select count(*) from marts.communes where is_mel"'
     )
     sql.set_defaults(run=_sql)
+    _restore_command(commands)
+    alertes = commands.add_parser(
+        "alertes",
+        help="créer ou mettre à jour l'alerte d'échec sur le serveur Prefect (webhook de "
+        "OPENDATA_WEBHOOK_URL ; sans elle : aucune alerte)",
+    )
+    alertes.set_defaults(run=_alertes)
     return parser
+
+
+def _restore_command(commands) -> None:
+    restore = commands.add_parser(
+        "restaurer",
+        help="remettre en service une génération précédente de l'entrepôt (après une panne : "
+        "l'entrepôt remplacé est gardé, jamais effacé)",
+    )
+    chosen = restore.add_mutually_exclusive_group()
+    chosen.add_argument(
+        "--generation",
+        type=int,
+        default=1,
+        help="numéro de la génération à remettre en service (1 : la plus récente, défaut)",
+    )
+    chosen.add_argument(
+        "--liste", action="store_true", help="lister les générations gardées, sans rien modifier"
+    )
+    restore.set_defaults(run=_restaurer)
 
 
 def _subventions_commands(commands) -> None:
@@ -187,11 +213,16 @@ def _subventions_build(args: argparse.Namespace) -> int:
 
 
 def _site(args: argparse.Namespace) -> int:
-    from flows.citizen_site import citizen_site
+    from tasks.core.settings import Settings
+    from tasks.core.warehouse import check_readable
 
-    return _run(
-        "de la construction du site citoyen",
-        lambda: citizen_site(
+    def build():
+        warehouse = Settings.from_env().warehouse
+        if warehouse.exists():  # a missing one: the site's own message
+            check_readable(warehouse)  # a damaged one: in French, before Prefect starts
+        from flows.citizen_site import citizen_site
+
+        return citizen_site(
             commune=args.commune[0],
             communes=args.commune if len(args.commune) > 1 else None,
             all_mel=args.all_mel,
@@ -199,8 +230,9 @@ def _site(args: argparse.Namespace) -> int:
             env=args.env,
             banner=args.bandeau,
             dask=args.dask,
-        ),
-    )
+        )
+
+    return _run("de la construction du site citoyen", build)
 
 
 def _subventions_check(args: argparse.Namespace) -> int:
@@ -359,42 +391,95 @@ def _millesimes(args: argparse.Namespace) -> int:
 
 
 def _qualite(args: argparse.Namespace) -> int:
-    import duckdb
+    def show(conn) -> int:
+        from tasks.quality.history import latest_report  # imports GX (~7 s)
 
-    from tasks.core.settings import Settings
-    from tasks.quality.history import latest_report
-
-    warehouse = Settings.from_env().warehouse
-    if not warehouse.exists():
-        print(f"Entrepôt absent ({warehouse}) : lancez d'abord `make demo`.", file=sys.stderr)
-        return 1
-    with duckdb.connect(str(warehouse), read_only=True) as conn:
         has_history = conn.execute(
             "select count(*) from duckdb_tables() "
             "where schema_name = 'meta' and table_name = 'validations'"
         ).fetchall()[0][0]
         report = latest_report(conn) if has_history else None
-    if report is None:
-        print("Aucun contrôle qualité enregistré : lancez d'abord `make demo`.", file=sys.stderr)
-        return 1
-    print(report)
-    return 0
+        if report is None:
+            print(
+                "Aucun contrôle qualité enregistré : lancez d'abord `make demo`.", file=sys.stderr
+            )
+            return 1
+        print(report)
+        return 0
+
+    return _reading("de la lecture du contrôle qualité", show)
 
 
 def _sql(args: argparse.Namespace) -> int:
     import duckdb
 
+    from tasks.core.warehouse import damage_of
+
+    def show(conn) -> int:
+        try:
+            conn.sql(args.requete).show(max_rows=60, max_width=200)
+        except duckdb.Error as error:
+            if damage_of(error):  # the file, not the query
+                raise
+            print(f"Requête refusée par DuckDB : {error}", file=sys.stderr)
+            return 1
+        return 0
+
+    return _reading("de la lecture de l'entrepôt", show)
+
+
+def _reading(what: str, read) -> int:
+    """`read(conn)` on the warehouse opened read-only; a missing, held or damaged
+    warehouse is said in French (tasks/core/warehouse.py)."""
+    import duckdb
+
+    from tasks.core.errors import OpenDataError
     from tasks.core.settings import Settings
+    from tasks.core.warehouse import damage_of, open_checked, unreadable
 
     warehouse = Settings.from_env().warehouse
     if not warehouse.exists():
         print(f"Entrepôt absent ({warehouse}) : lancez d'abord `make demo`.", file=sys.stderr)
         return 1
     try:
-        with duckdb.connect(str(warehouse), read_only=True) as conn:
-            conn.sql(args.requete).show(max_rows=60, max_width=200)
+        with open_checked(warehouse, whole=True) as conn:
+            return read(conn)
+    except OpenDataError as error:
+        message = error.message
     except duckdb.Error as error:
-        print(f"Requête refusée par DuckDB : {error}", file=sys.stderr)
+        if not damage_of(error):
+            raise
+        message = unreadable(warehouse, error).message
+    print(f"ÉCHEC {what}.\n{message}", file=sys.stderr)
+    return 1
+
+
+def _restaurer(args: argparse.Namespace) -> int:
+    from tasks.core import warehouse as store
+    from tasks.core.errors import OpenDataError
+    from tasks.core.settings import Settings
+
+    settings = Settings.from_env()
+    try:
+        if args.liste:
+            print(store.describe(settings.warehouse, settings.generations))
+            return 0
+        restored = store.restore(settings.warehouse, args.generation, settings.generations)
+    except OpenDataError as error:
+        print(f"ÉCHEC de la restauration.\n{error.message}", file=sys.stderr)
+        return 1
+    print(restored.text())
+    return 0
+
+
+def _alertes(args: argparse.Namespace) -> int:
+    from tasks.core.errors import OpenDataError
+    from tasks.operations.alerts import AlertSpec, configure, webhook_from_env
+
+    try:
+        print(configure(AlertSpec.load(), webhook_from_env()))
+    except OpenDataError as error:
+        print(f"ÉCHEC de la configuration de l'alerte.\n{error.message}", file=sys.stderr)
         return 1
     return 0
 

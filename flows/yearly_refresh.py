@@ -20,6 +20,7 @@ from tasks.quality.steps import check_quality, enforce_quality, record_quality, 
 from tasks.refresh.summary import Summary, summarize
 from tasks.sources.registry import load_registry
 from tasks.sources.steps import enforce_complete_fetch, fetch_source, load_sources
+from tasks.transform.exports import check_writable
 from tasks.transform.steps import (
     build_models,
     commit_exports,
@@ -62,6 +63,7 @@ def yearly_refresh(
     settings = Settings.from_env()
     # One lock from the build to the end of the publication: no other refresh in between.
     with reported_failure("echec-rafraichissement"), locked(settings.warehouse):
+        check_writable(settings.outputs_dir)  # before the build, not once it is done
         registry, catalog = load_registry(), load_catalog()
         fetched = [
             item

@@ -24,6 +24,8 @@ class Settings:
     # Where the task maps run (tasks/core/runners.py): a Dask scheduler address, « local »
     # for a Dask cluster of this machine's cores, or None for Prefect's default runner.
     dask: str | None = None
+    # How many previous warehouses are kept under generations/ (tasks/core/warehouse.py).
+    generations: int = 3
 
     @property
     def http_policy(self) -> RetryPolicy:
@@ -61,6 +63,7 @@ class Settings:
             http_max_wait=float(env.get("OPENDATA_HTTP_MAX_WAIT", "120")),
             duckdb_memory=env.get("OPENDATA_DUCKDB_MEMORY", "1GB"),
             dask=env.get("OPENDATA_DASK") or None,
+            generations=max(0, int(env.get("OPENDATA_GENERATIONS", "3"))),
         )
 
 

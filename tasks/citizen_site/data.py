@@ -13,6 +13,7 @@ import duckdb
 from tasks.citizen_site.registry import Chart, queries_dir
 from tasks.core.errors import ConfigurationError, InvalidData
 from tasks.core.text import french_decimal
+from tasks.core.warehouse import open_checked
 
 MEL = "Ensemble de la MEL"
 MASKED = "secret statistique"
@@ -131,15 +132,9 @@ def open_warehouse(path: Path) -> duckdb.DuckDBPyConnection:
             where=str(path),
             action="lancez d'abord un rafraîchissement (make demo, ou opendata-mel refresh)",
         )
-    try:
-        conn = duckdb.connect(str(path), read_only=True)
-    except duckdb.IOException as error:
-        raise ConfigurationError(
-            f"Entrepôt illisible pour l'instant : {error}",
-            where=str(path),
-            action="un rafraîchissement ou un chargement est sans doute en cours : "
-            "relancez la construction du site quand il sera terminé",
-        ) from error
+    # A held, damaged or unreadable file: said in French, with what to do (for a damaged
+    # one, the command that restores the last good generation).
+    conn = open_checked(path)
     conn.execute((queries_dir() / "macros.sql").read_text(encoding="utf-8"))
     return conn
 

@@ -213,8 +213,8 @@ def _subventions_build(args: argparse.Namespace) -> int:
 
 
 def _site(args: argparse.Namespace) -> int:
+    from tasks.core.damage import check_readable
     from tasks.core.settings import Settings
-    from tasks.core.warehouse import check_readable
 
     def build():
         warehouse = Settings.from_env().warehouse
@@ -413,7 +413,7 @@ def _qualite(args: argparse.Namespace) -> int:
 def _sql(args: argparse.Namespace) -> int:
     import duckdb
 
-    from tasks.core.warehouse import damage_of
+    from tasks.core.damage import damage_of
 
     def show(conn) -> int:
         try:
@@ -433,9 +433,9 @@ def _reading(what: str, read) -> int:
     warehouse is said in French (tasks/core/warehouse.py)."""
     import duckdb
 
+    from tasks.core.damage import damage_of, open_checked, unreadable
     from tasks.core.errors import OpenDataError
     from tasks.core.settings import Settings
-    from tasks.core.warehouse import damage_of, open_checked, unreadable
 
     warehouse = Settings.from_env().warehouse
     if not warehouse.exists():

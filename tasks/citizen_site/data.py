@@ -11,9 +11,9 @@ from pathlib import Path
 import duckdb
 
 from tasks.citizen_site.registry import Chart, queries_dir
+from tasks.core.damage import open_checked
 from tasks.core.errors import ConfigurationError, InvalidData
 from tasks.core.text import french_decimal
-from tasks.core.warehouse import open_checked
 
 MEL = "Ensemble de la MEL"
 MASKED = "secret statistique"

@@ -11,6 +11,7 @@ import sys
 import duckdb
 import pytest
 
+from tasks.core import damage as files
 from tasks.core import warehouse as store
 from tasks.core.errors import OpenDataError
 from tasks.transform import exports
@@ -143,14 +144,14 @@ def test_a_damaged_warehouse_is_said_in_french_with_the_command_that_restores_it
     warehouse, damage, reason
 ):
     damage(warehouse)
-    with pytest.raises(store.WarehouseDamaged) as error:
-        store.check_readable(warehouse)
+    with pytest.raises(files.WarehouseDamaged) as error:
+        files.check_readable(warehouse)
     message = error.value.message
     assert message.startswith("Entrepôt endommagé : le fichier de l'entrepôt est illisible")
     assert reason in message and f"Où : {warehouse}" in message
     assert "`opendata-mel restaurer`" in message and "`opendata-mel restaurer --liste`" in message
     # the refresh stops before copying it: no candidate built from a damaged file
-    with pytest.raises(store.WarehouseDamaged):
+    with pytest.raises(files.WarehouseDamaged):
         store.start_candidate(warehouse)
     assert not store.candidate_path(warehouse).exists()
 
@@ -170,11 +171,11 @@ def test_a_warehouse_held_by_a_writer_is_not_called_damaged(warehouse):
     try:
         assert holder.stdout.readline().strip() == "ok"
         with pytest.raises(OpenDataError) as error:
-            store.open_checked(warehouse)
+            files.open_checked(warehouse)
     finally:
         holder.kill()
         holder.wait()
-    assert not isinstance(error.value, store.WarehouseDamaged)
+    assert not isinstance(error.value, files.WarehouseDamaged)
     assert "ouvert par un autre programme" in error.value.message
 
 
@@ -228,7 +229,7 @@ def test_a_restoration_that_cannot_be_done_changes_nothing(warehouse):
         store.restore(warehouse, 4)
     assert "pas de génération 4 : 1 gardée(s)" in error.value.message
     truncated(store.generations(warehouse)[0].path)
-    with pytest.raises(store.WarehouseDamaged) as error:
+    with pytest.raises(files.WarehouseDamaged) as error:
         store.restore(warehouse)
     assert str(store.generations(warehouse)[0].path) in error.value.message
     assert warehouse.read_bytes() == before
@@ -271,8 +272,8 @@ def test_a_sound_file_that_cannot_be_opened_now_is_not_called_damaged(warehouse)
         ('IO Error: Cannot open file "x": Permission denied', "droits insuffisants"),
         ("IO Error: Trying to read a database file with version number 99", "autre version"),
     ):
-        error = store.unreadable(warehouse, duckdb.IOException(text))
-        assert not isinstance(error, store.WarehouseDamaged) and words in error.message
+        error = files.unreadable(warehouse, duckdb.IOException(text))
+        assert not isinstance(error, files.WarehouseDamaged) and words in error.message
         assert "restaurer" not in error.message
 
 

@@ -15,14 +15,13 @@ from zoneinfo import ZoneInfo
 
 from prefect import flow, get_run_logger
 from prefect.artifacts import create_markdown_artifact
-from prefect.utilities.annotations import unmapped
 
 from tasks.citizen_site.data import mel_communes, open_warehouse, warehouse_state
 from tasks.citizen_site.pages import write_communes_index
-from tasks.citizen_site.steps import CommuneSite, batches, build_sites, choose_communes
+from tasks.citizen_site.steps import CommuneSite, batches, build_in_batches, choose_communes
 from tasks.core.errors import InvalidData
 from tasks.core.failure import reported_failure
-from tasks.core.runners import run_map, task_runner
+from tasks.core.runners import task_runner
 from tasks.core.settings import Settings
 
 
@@ -79,24 +78,15 @@ def citizen_site(
         with open_warehouse(settings.warehouse) as conn:
             chosen = choose_communes(conn, communes or [commune], all_mel)
             count, etat = len(mel_communes(conn)), warehouse_state(conn)
-        lots = batches(chosen, communes_par_tache)
-        built = run_map(
+        built = build_in_batches(
             task_runner(dask or settings.dask),
-            build_sites,
-            {
-                "communes": lots,
-                **{
-                    name: unmapped(value)
-                    for name, value in {
-                        "warehouse": settings.warehouse,
-                        "out_dir": out,
-                        "env": env,
-                        "generated": generated,
-                        "banner": banner,
-                        "communes_mel": count,
-                    }.items()
-                },
-            },
+            batches(chosen, communes_par_tache),
+            warehouse=settings.warehouse,
+            out_dir=out,
+            env=env,
+            generated=generated,
+            banner=banner,
+            communes_mel=count,
         )
         _check_same_state(etat, built, settings.warehouse)
         run = SiteRun(out, [site for lot in built for site in lot.sites])

@@ -20,6 +20,7 @@ from tasks.publication.steps import (
     check_api_key,
     organisation_groups,
     plan_folder,
+    publication_progress,
     publish_catalogue,
     publish_dataset,
     resolve_perimeters,
@@ -123,16 +124,26 @@ def _publish_perimeters(
 ) -> list[DatasetPlan]:
     """Every fiche with data for every perimeter, organisation by organisation, each
     organisation's catalogue after its datasets."""
+
+    def ready(fiche: Fiche, code: str) -> bool:
+        return fiche.mart not in waiting and fiche.publishes_for(run.catalog.perimetres[code])
+
     catalog, plans = run.catalog, []
-    for group in organisation_groups(catalog, perimetres, run.environment.name):
-        # quote: Prefect does not walk the run's context for every dataset.
-        own = [
-            publish_dataset(quote(run), fiche, code)
-            for code in group
-            for fiche in fiches
-            if fiche.mart not in waiting and fiche.publishes_for(catalog.perimetres[code])
-        ]
-        if catalog.catalogue() and with_catalogue:
-            own.append(publish_catalogue(quote(run), group[0], group[1:], quote(own)))
-        plans += own
+    groups = [
+        (group, [(fiche, code) for code in group for fiche in fiches if ready(fiche, code)])
+        for group in organisation_groups(catalog, perimetres, run.environment.name)
+    ]
+    catalogues = bool(catalog.catalogue()) and with_catalogue
+    total = sum(len(datasets) + catalogues for _, datasets in groups)
+    with publication_progress(run, total) as bar:
+        for group, datasets in groups:
+            own = []
+            for fiche, code in datasets:
+                # quote: Prefect does not walk the run's context for every dataset.
+                own.append(publish_dataset(quote(run), fiche, code))
+                bar.advance()
+            if catalogues:
+                own.append(publish_catalogue(quote(run), group[0], group[1:], quote(own)))
+                bar.advance()
+            plans += own
     return plans

@@ -2,7 +2,9 @@
 
 The pages are built in batches of communes, one task per batch, so that the batches can
 run side by side on a task runner (tasks/core/runners.py), Dask included: a task's
-arguments are plain values and it opens the warehouse itself, read only."""
+arguments are plain values and it opens the warehouse itself, read only. The progress
+(tasks/core/progress.py) is kept by the flow's process as the batches finish, never by
+the workers."""
 
 from __future__ import annotations
 
@@ -11,6 +13,8 @@ from datetime import datetime
 from pathlib import Path
 
 import duckdb
+from prefect.task_runners import TaskRunner
+from prefect.utilities.annotations import unmapped
 
 from tasks.citizen_site.data import (
     ChartData,
@@ -23,6 +27,8 @@ from tasks.citizen_site.data import (
 )
 from tasks.citizen_site.pages import SectionView, dataset_for, view_chart, write_site
 from tasks.citizen_site.registry import Section, load_sections
+from tasks.core.progress import progress
+from tasks.core.runners import run_map
 from tasks.core.steps import step
 from tasks.publication.catalog import Catalog, load_catalog
 
@@ -60,6 +66,18 @@ def batches(communes: list[Commune], size: int) -> list[list[Commune]]:
     """The communes in batches of `size` (at least one commune each), in order."""
     size = max(1, size)
     return [communes[i : i + size] for i in range(0, len(communes), size)]
+
+
+def build_in_batches(runner: TaskRunner, lots: list[list[Commune]], **shared) -> list[SiteBatch]:
+    """`build_sites` of every batch on `runner`, with the `shared` arguments (results in the
+    order of the batches, the first failed batch's error raised), the progress advanced
+    in this process as each batch finishes."""
+    parameters = {"communes": lots, **{name: unmapped(value) for name, value in shared.items()}}
+    sizes = [len(lot) for lot in lots]
+    with progress(
+        "Construction du site citoyen", sum(sizes), unit="communes", key="progression-site-citoyen"
+    ) as bar:
+        return run_map(runner, build_sites, parameters, on_done=lambda i: bar.advance(sizes[i]))
 
 
 @step("construire-sites", run_name="site-{communes[0].code}-et-suivantes")

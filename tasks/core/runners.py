@@ -16,6 +16,7 @@ from __future__ import annotations
 import os
 import re
 
+from prefect.futures import as_completed
 from prefect.task_runners import TaskRunner, ThreadPoolTaskRunner
 
 from tasks.core.errors import ConfigurationError
@@ -52,12 +53,19 @@ def task_runner(dask: str | None, threads: int | None = None) -> TaskRunner:
     return DaskTaskRunner(address=dask)
 
 
-def run_map(runner: TaskRunner, task, parameters: dict) -> list:
+def run_map(runner: TaskRunner, task, parameters: dict, on_done=None) -> list:
     """The results of `task` mapped over `parameters` (as Task.map) on `runner`, in the
-    order of the parameters; the first failed task's error is raised."""
+    order of the parameters; the first failed task's error is raised. `on_done(i)` is
+    called in this process as the i-th task completes (whatever the order), e.g. to
+    advance a progress bar."""
     with runner:
         _connect(runner)
         futures = runner.map(task, parameters)
+        if on_done is not None:
+            position = dict(zip(futures, range(len(futures)), strict=True))
+            for future in as_completed(futures):
+                if future.state.is_completed():
+                    on_done(position[future])
         return [future.result() for future in futures]
 
 

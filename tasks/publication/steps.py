@@ -14,6 +14,7 @@ from prefect import get_run_logger
 from prefect.runtime import task_run
 
 from tasks.core.errors import ConfigurationError
+from tasks.core.progress import progress
 from tasks.core.settings import Settings
 from tasks.core.sql import quote_ident, read_sql
 from tasks.core.steps import step
@@ -78,6 +79,17 @@ class PublicationRun:
     def blocked(self) -> dict[str, str]:
         """The marts blocked by these checks, and why (once per run, not per dataset)."""
         return blocked_marts(self.outcomes, models.discover())
+
+
+def publication_progress(run: PublicationRun, datasets: int):
+    """The progress of a publication of `datasets` datasets (catalogues included)."""
+    what = "Simulation de publication" if run.dry_run else "Publication"
+    return progress(
+        f"{what} sur {run.environment.nom}",
+        datasets,
+        unit="jeux",
+        key=f"progression-publication-{run.environment.name}",
+    )
 
 
 def resolve_perimeters(warehouse: Path, catalog: Catalog) -> tuple[Catalog, list[str]]:

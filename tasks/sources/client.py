@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import shutil
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePosixPath
+from urllib.parse import urlsplit
 
 import requests
 
 from tasks.core.errors import SourceUnavailable
 from tasks.core.http import GaveUp, Transport
+from tasks.core.progress import BYTES, artifact_key, progress
 from tasks.core.settings import Settings
 from tasks.sources.mirror import locate
 
@@ -66,9 +68,20 @@ class SourceClient:
 
     def _get(self, url: str, address: str, destination: Path, previous: Validators) -> Download:
         def save(response: requests.Response) -> Download:
-            with destination.open("wb") as out:
+            name = _shown_name(url)
+            with (
+                destination.open("wb") as out,
+                progress(
+                    f"Téléchargement de {name}",
+                    _length(response),
+                    unit=BYTES,
+                    key=f"telechargement-{artifact_key(name)}",
+                    after=1.0,  # a small file is no long work: no artifact
+                ) as bar,
+            ):
                 for chunk in response.iter_content(_CHUNK):
                     out.write(chunk)
+                    bar.advance(len(chunk))
             return Download(
                 url,
                 address,
@@ -100,6 +113,22 @@ class SourceClient:
             if answer.status_code == 304:
                 return Download(url, address, True, previous)
             raise _http_error(url, address, answer.status_code)
+
+
+def _shown_name(url: str) -> str:
+    """« base_cc_comparateur_csv.zip » for a file, « api.insee.fr/melodi/catalog/all »
+    for an address that names none."""
+    parts = urlsplit(url)
+    name = PurePosixPath(parts.path).name
+    return name if "." in name else f"{parts.netloc}{parts.path}".rstrip("/")
+
+
+def _length(response: requests.Response) -> int | None:
+    """The size of the body as written to disk, when the server gives it: not for a
+    compressed transfer, which requests decompresses on the way."""
+    length = response.headers.get("Content-Length", "")
+    encoding = response.headers.get("Content-Encoding", "identity").strip().lower()
+    return int(length) if length.isdigit() and encoding == "identity" else None
 
 
 def _http_error(url: str, address: str, status: int) -> SourceUnavailable:

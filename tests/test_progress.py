@@ -81,6 +81,10 @@ def runs(tmp_path_factory, prefect_api, refreshed_template) -> Runs:
             "OPENDATA_MIRROR": mirror.url,
             "PREFECT_API_URL": PREFECT_API_URL.value(),
             "TERM": "xterm-256color",  # a pipe, not the terminal type, switches the bar off
+            # the size of the pseudo-terminal, said as a shell says it: under `make test`,
+            # rich once drew at 80 columns (its fallback), cutting the label short
+            "COLUMNS": "110",
+            "LINES": "40",
         }
         env.pop("OPENDATA_PROGRESS", None)
         out_dir = folder / "site"

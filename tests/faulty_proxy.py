@@ -5,13 +5,20 @@ e.g. a 429 with `Retry-After`) for matching requests, either without forwarding 
 (the request was lost, or refused as too many) or after forwarding them (the server
 did the work, the answer was lost): the second kind is what leaves duplicates behind a
 naive retry. Every request is recorded with the time it arrived.
+
+A rule may also run `then` when it strikes (after forwarding, if it forwards): e.g. kill
+the publishing process (kill -9) at a known point, the platform having done the work;
+and `echo` the request's headers in its answer, as the error page of a misconfigured
+gateway does (a secret sent in a header must not reach any message).
 """
 
 from __future__ import annotations
 
+import contextlib
 import re
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -27,6 +34,8 @@ class Fault:
     status: int = 502
     headers: dict[str, str] = field(default_factory=dict)
     skip: int = 0  # matching requests let through before the first failure
+    then: Callable[[], None] | None = None  # run when it strikes, before answering
+    echo: bool = False  # the answer's body repeats the request line and headers
 
 
 class FaultyProxy:
@@ -83,8 +92,14 @@ class FaultyProxy:
                 handler.command, self.upstream + path, data=body, headers=headers, timeout=60
             )
         if fault is not None:
+            if fault.then is not None:
+                fault.then()
             body = f"<html><body>{fault.status} erreur simulée</body></html>".encode()
-            self._send(handler, fault.status, body, "text/html", fault.headers)
+            if fault.echo:
+                received = "".join(f"{k}: {v}\n" for k, v in handler.headers.items())
+                body = f"{fault.status} {handler.command} {path}\n{received}".encode()
+            with contextlib.suppress(BrokenPipeError, ConnectionResetError):  # client killed
+                self._send(handler, fault.status, body, "text/html", fault.headers)
             return
         self._send(
             handler, answer.status_code, answer.content, answer.headers.get("Content-Type", "")

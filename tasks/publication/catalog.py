@@ -12,6 +12,7 @@ import yaml
 
 from tasks.core.errors import ConfigurationError
 from tasks.core.settings import PROJECT_ROOT
+from tasks.publication import files
 
 ENVIRONMENTS = ("demo", "prod")
 _IDS_BLOCK = "datagouv:"
@@ -246,7 +247,8 @@ def record_dataset_id(fiche: Fiche, perimetre: str, env: str, dataset_id: str) -
         for name in ENVIRONMENTS:
             envs.setdefault(name, None)
     block = yaml.safe_dump({"datagouv": ids}, allow_unicode=True, sort_keys=False)
-    fiche.path.write_text(head.rstrip("\n") + "\n" + block, encoding="utf-8")
+    # Replaced whole: a run killed here leaves the fiche as it was, never half of it.
+    files.write_text(fiche.path, head.rstrip("\n") + "\n" + block, durable=True)
 
 
 def _check_fiche(fiche: Fiche) -> None:

@@ -5,7 +5,8 @@ connection errors, 429, 5xx, `Retry-After`). POSTs that create something (a data
 new file) are retried by the transport only after an HTTP 429; after any other failure
 the publisher reads the remote state again and finds what the POST may have created,
 so that a retried step never leaves a duplicate. The API key travels in a header only:
-it is never logged nor put in a message.
+it is never logged nor put in a message, and what the platform answers is redacted
+before it is quoted (an error page may repeat the request's headers).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import requests
 
 from tasks.core.errors import OpenDataError
 from tasks.core.http import GaveUp, RetryPolicy, Transport
+from tasks.publication.secrets import redact
 
 
 class PublicationError(OpenDataError):
@@ -44,6 +46,7 @@ class DataGouvClient:
         self.api = api.rstrip("/")
         policy = policy or RetryPolicy()
         self.policy = dataclasses.replace(policy, timeout=max(policy.timeout, UPLOAD_TIMEOUT))
+        self._key = api_key  # to mask it in what the platform answers, never to show
         headers = {"X-API-KEY": api_key} if api_key else {}
         self.transport = Transport(self.policy, headers=headers, rate=rate)
         # Published files may be served by another host: never send them the key.
@@ -113,7 +116,7 @@ class DataGouvClient:
             error.wait = gave_up.announced
             raise error from None
         if response.status_code >= 400:
-            raise _refused("GET", url, response)
+            raise _refused("GET", url, response, self._key)
         return response.content
 
     # Transport ------------------------------------------------------------------------
@@ -138,7 +141,7 @@ class DataGouvClient:
                 action="vérifiez l'adresse de l'API dans catalog/publication.yaml et la clé",
             ) from None
         if response.status_code >= 400:
-            raise _refused(method, url, response)
+            raise _refused(method, url, response, self._key)
         return response.json() if response.content else {}
 
 
@@ -159,14 +162,19 @@ def _file(filename: str, content: bytes):
     return lambda: {"file": (filename, content)}
 
 
-def _refused(method: str, url: str, response: requests.Response) -> PublicationError:
+def _refused(
+    method: str, url: str, response: requests.Response, key: str | None = None
+) -> PublicationError:
     status = response.status_code
     try:
         body = response.json()
     except ValueError:
         body = {}
+    if not isinstance(body, dict):
+        body = {}
     errors = body.get("errors") if isinstance(body.get("errors"), dict) else {}
-    detail = body.get("message") or _fields(errors) or response.text[:300]
+    # Masked before it is cut short: a gateway's error page may repeat the key's header.
+    detail = redact(str(body.get("message") or _fields(errors) or response.text), key)[:300]
     hints = {
         401: (
             "clé d'API refusée (invalide ou expirée)",

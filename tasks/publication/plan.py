@@ -6,6 +6,7 @@ import json
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from tasks.publication import files
 from tasks.publication.reconcile import BLOCKED, INCOMPLETE, NO_DATA, WAITING, DatasetPlan
 
 
@@ -99,9 +100,9 @@ class PublicationReport:
         markdown = folder / f"plan-{self.env}.md"
         as_json = folder / f"plan-{self.env}.json"
         self.files = [markdown, as_json]
-        markdown.write_text(self.markdown(), encoding="utf-8")
+        files.write_text(markdown, self.markdown())
         document = {k: v for k, v in asdict(self).items() if k != "files"}
-        as_json.write_text(json.dumps(document, ensure_ascii=False, indent=2), encoding="utf-8")
+        files.write_text(as_json, json.dumps(document, ensure_ascii=False, indent=2))
 
 
 def _verdict(action: str) -> str:

@@ -16,7 +16,7 @@ import duckdb
 from tasks.core.errors import ConfigurationError, InvalidData
 from tasks.core.sql import quote_ident
 from tasks.core.text import french_number
-from tasks.publication import changelog, evidence
+from tasks.publication import changelog, evidence, files
 from tasks.publication.catalog import Fiche, Perimetre, catalog_dir
 from tasks.quality.gate import Outcome
 from tasks.sources.registry import Registry
@@ -251,9 +251,10 @@ def _write_data(
     fiche = request.fiche
     path = _data_path(fiche, request.perimetre, frame, request.folder, request.today)
     published = [quote_ident(c) for c in relation.columns if c not in fiche.colonnes_internes]
-    relation.order(", ".join(quote_ident(c) for c in fiche.cle)).select(
-        ", ".join(published)
-    ).write_csv(str(path), header=True)
+    with files.replacing(path) as partial:
+        relation.order(", ".join(quote_ident(c) for c in fiche.cle)).select(
+            ", ".join(published)
+        ).write_csv(str(partial), header=True)
     return path, check_schema(fiche, path)
 
 
@@ -421,7 +422,7 @@ def _data_description(facts: dict) -> str:
 
 def _dictionary(fiche: Fiche, colonnes: dict[str, str], folder: Path) -> Resource:
     path = folder / f"{fiche.name}-dictionnaire.csv"
-    with path.open("w", encoding="utf-8", newline="") as f:
+    with files.replacing(path) as partial, partial.open("w", encoding="utf-8", newline="") as f:
         writer = csv.writer(f, lineterminator="\n")
         writer.writerow(["colonne", "description"])
         writer.writerows(colonnes.items())
@@ -432,7 +433,7 @@ def _quality(request: Request, remarks: list[str], facts: dict[str, str]) -> Res
     """The checks that gated this publication, in French, beside the data."""
     fiche = request.fiche
     path = request.folder / f"{fiche.name}-{request.perimetre.code}-controles.txt"
-    path.write_text(evidence.markdown(fiche, list(request.outcomes), remarks), encoding="utf-8")
+    files.write_text(path, evidence.markdown(fiche, list(request.outcomes), remarks))
     quality = Resource(QUALITY, path, _sha1(path), {})
     quality.base = (
         "Les contrôles de qualité passés par les données avant leur dernière publication : "

@@ -192,17 +192,7 @@ def _reconcile_resource(
         resource.metadata["id"] = current["id"]
     published_sha1 = ((current or {}).get("checksum") or {}).get("value")
     same_file = current is not None and published_sha1 == resource.sha1
-    history = ""
-    if current is not None:
-        # The published description holds the changelog: continue it, and add an entry
-        # only when the file really changes (not when this warehouse was rebuilt).
-        if same_file:
-            resource.entry, resource.changes, resource.revises = None, None, False
-        elif resource.key == DATA and not (recorded and recorded.sha1 == published_sha1):
-            # Published by someone else, or not what this warehouse remembers: keep it.
-            resource.revises = True
-        history = changelog.journal_of(current.get("description") or "")
-        resource.metadata["description"] = resource.describe(history)
+    history = "" if current is None else _continue_journal(remote, current, resource, recorded)
     if current is None:
         action = UPLOAD
     elif not same_file:
@@ -231,6 +221,35 @@ def _reconcile_resource(
     return _resource_plan(resource, action)
 
 
+def _continue_journal(
+    remote: dict, current: dict, resource: Resource, recorded: Record | None
+) -> str:
+    """The published description holds the changelog: continue it, with an entry only
+    when the file really changes (not when this warehouse was rebuilt). Returns the
+    published journal."""
+    published_sha1 = (current.get("checksum") or {}).get("value")
+    history = changelog.journal_of(current.get("description") or "")
+    if published_sha1 == resource.sha1 and _undescribed(recorded, published_sha1, history):
+        # Its entry names the version kept before the replace, if one was.
+        kept = _find_resource(remote, f"version-{recorded.sha1}", None, None)
+        resource.revises = resource.revises and kept is not None
+    elif published_sha1 == resource.sha1:
+        resource.entry, resource.changes, resource.revises = None, None, False
+    elif resource.key == DATA and not (recorded and recorded.sha1 == published_sha1):
+        # Published by someone else, or not what this warehouse remembers: keep it.
+        resource.revises = True
+    resource.metadata["description"] = resource.describe(history)
+    return history
+
+
+def _undescribed(recorded: Record | None, published_sha1: str | None, history: str) -> bool:
+    """The published file is ours but its description is still the previous one: a run
+    replaced the file, then was stopped (killed, cut off) before describing it. This
+    warehouse recorded an older file, and the journal it sent with it is still the one
+    published: the entry of the change is still to be written."""
+    return recorded is not None and recorded.sha1 != published_sha1 and recorded.journal == history
+
+
 def _upload(client: DataGouvClient, dataset_id: str, key: str, filename: str, content: bytes):
     for attempt in range(1, _RETRIES + 1):
         try:
@@ -256,18 +275,16 @@ def _keep_version(
     key = f"version-{sha1}"
     if _find_resource(remote, key, None, None) is not None:
         return
-    content = client.download(current["url"])
-    if hashlib.sha1(content).hexdigest() != sha1:
-        raise PublicationError(
-            f"le fichier publié de {resource.filename} ne correspond pas à son empreinte "
-            f"({sha1 or 'aucune'}) : il n'est pas remplacé, pour ne rien perdre",
-            where=current.get("url") or remote["id"],
-            action="téléchargez-le et gardez-en une copie, puis relancez la publication",
-        )
     dates = changelog.dates(history)
     stem, _, suffix = resource.filename.rpartition(".")
     filename = f"{stem}-version-{dates[0] if dates else 'precedente'}.{suffix}"
-    kept = _upload(client, remote["id"], key, filename, content)
+    # A run killed after uploading the copy, before describing it, left it without a key:
+    # its title is still its file name, its checksum that of the published file. Adopted,
+    # not uploaded a second time.
+    kept = _find_resource(remote, key, filename, None)
+    if kept is None or (kept.get("checksum") or {}).get("value") != sha1:
+        content = _published_file(client, remote, current, resource.filename)
+        kept = _upload(client, remote["id"], key, filename, content)
     client.update_resource(
         remote["id"],
         kept["id"],
@@ -283,6 +300,20 @@ def _keep_version(
             "extras": {**(kept.get("extras") or {}), RESOURCE_EXTRA: key, ARCHIVE_OF: resource.key},
         },
     )
+
+
+def _published_file(client: DataGouvClient, remote: dict, current: dict, filename: str) -> bytes:
+    """The bytes of the published file, checked against its checksum."""
+    sha1 = (current.get("checksum") or {}).get("value") or ""
+    content = client.download(current["url"])
+    if hashlib.sha1(content).hexdigest() != sha1:
+        raise PublicationError(
+            f"le fichier publié de {filename} ne correspond pas à son empreinte "
+            f"({sha1 or 'aucune'}) : il n'est pas remplacé, pour ne rien perdre",
+            where=current.get("url") or remote["id"],
+            action="téléchargez-le et gardez-en une copie, puis relancez la publication",
+        )
+    return content
 
 
 def _pause(client: DataGouvClient, error: TransientPublicationError, attempt: int) -> None:

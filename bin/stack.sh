@@ -68,7 +68,7 @@ start() {
   # On the bundled sample mirror, the demo's parameters (samples/pile-demo.yaml): every
   # deployment then completes from the interface with its defaults.
   local prefect_file=deployments/prefect.yaml
-  if [ -n "${OPENDATA_MIRROR:-}" ] && [ "$(realpath -m -- "$OPENDATA_MIRROR")" = "$ROOT/samples/mirror" ]; then
+  if [ -n "${OPENDATA_MIRROR:-}" ] && [ "$(realpath -m -- "$OPENDATA_MIRROR")" = "$(realpath -- "$ROOT/samples/mirror")" ]; then
     "$PYTHON" samples/demo_stack.py "$STATE"
     prefect_file=$STATE/prefect-demo.yaml
     export OPENDATA_MIRROR=$STATE/miroir-demo

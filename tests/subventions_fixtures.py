@@ -668,12 +668,12 @@ def answer_report(out: Path, expected: Expected) -> None:
             row["rna"] = "W595999099"
         return row
 
-    _edit(out / "decisions.csv", decide)
-    _edit(out / "identifiants.csv", identify)
+    edit_rows(out / "decisions.csv", decide)
+    edit_rows(out / "identifiants.csv", identify)
 
 
-def _edit(path: Path, change) -> None:
-    """UTF-8 with BOM and `;`, as a spreadsheet saves it."""
+def edit_rows(path: Path, change) -> None:
+    """Edit a reviewable file as a spreadsheet saves it (UTF-8 with BOM, `;`)."""
     reader = csv.DictReader(io.StringIO(path.read_text(encoding="utf-8-sig")), delimiter=";")
     rows = [change(dict(row)) for row in reader]
     with path.open("w", encoding="utf-8-sig", newline="") as f:

@@ -23,12 +23,15 @@ def demo_sources() -> str:
     )
 
 
-def run(*args: str, tmp_path: Path) -> subprocess.CompletedProcess:
+def run(*args: str, tmp_path: Path, api: str | None = None) -> subprocess.CompletedProcess:
+    """The command in a process of its own; on Prefect's ephemeral API as a data officer
+    runs it, or on `api` (the session's Prefect API: no ephemeral server to start)."""
     env = {
         **os.environ,
         "OPENDATA_MIRROR": str(SAMPLES),  # a local folder mirror, as `make demo` uses
         "OPENDATA_WAREHOUSE": str(tmp_path / "opendata.duckdb"),
         "OPENDATA_DATA_DIR": str(tmp_path / "data"),
+        **({"PREFECT_API_URL": api} if api else {}),
     }
     return subprocess.run(
         [sys.executable, "-m", "flows.cli", *args],
@@ -103,9 +106,14 @@ def test_millesimes_shows_what_the_insee_catalogue_announces(tmp_path):
     assert not (tmp_path / "opendata.duckdb").exists()
 
 
-@pytest.mark.flow  # a refresh, on the ephemeral Prefect API of its own process
-def test_a_full_refresh_on_the_bundled_mirror_names_the_missing_census_file(tmp_path):
-    done = run("refresh", tmp_path=tmp_path)
+def session_api() -> str:
+    from prefect.settings import PREFECT_API_URL
+
+    return PREFECT_API_URL.value()
+
+
+def test_a_full_refresh_on_the_bundled_mirror_names_the_missing_census_file(tmp_path, prefect_api):
+    done = run("refresh", tmp_path=tmp_path, api=session_api())
     assert done.returncode == 1
     assert "ÉCHEC du rafraîchissement" in done.stderr
     assert "le fichier miroir de https://www.insee.fr/" in done.stderr
@@ -113,9 +121,8 @@ def test_a_full_refresh_on_the_bundled_mirror_names_the_missing_census_file(tmp_
     assert not (tmp_path / "opendata.duckdb").exists()
 
 
-@pytest.mark.flow  # a refresh, on the ephemeral Prefect API of its own process
-def test_an_unknown_source_fails_with_a_french_message(tmp_path):
-    done = run("refresh", "--sources", "insee_inexistante", tmp_path=tmp_path)
+def test_an_unknown_source_fails_with_a_french_message(tmp_path, prefect_api):
+    done = run("refresh", "--sources", "insee_inexistante", tmp_path=tmp_path, api=session_api())
     assert done.returncode == 1
     assert "ÉCHEC du rafraîchissement" in done.stderr
     assert "source(s) inconnue(s) : insee_inexistante" in done.stderr

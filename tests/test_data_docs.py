@@ -14,7 +14,6 @@ import base64
 import hashlib
 import json
 import re
-import shutil
 import tomllib
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
@@ -26,6 +25,7 @@ import great_expectations
 import pytest
 
 from tasks.quality import data_docs, gate, suites
+from tests.chromium import chromium_context
 from tests.conftest import ROOT
 
 ASSETS = data_docs.ASSETS
@@ -33,14 +33,6 @@ GX_VIEWS = Path(great_expectations.__file__).parent / "render" / "view"
 ARTIFACTS = ROOT / "test-artifacts" / "data-docs"
 LOOPBACK = {"127.0.0.1", "localhost", "::1"}
 # field-notes.md: the flags Debian's chromium needs here, as in tests/test_site.py.
-FLAGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 SMALL_SUITE = [
     {
         "type": "expect_column_values_to_match_regex",
@@ -224,20 +216,8 @@ def test_an_unknown_remote_file_is_left_and_reported_and_a_link_is_not():
 
 @pytest.fixture(scope="module")
 def browser(tmp_path_factory):
-    chromium = shutil.which("chromium")
-    assert chromium, "chromium est introuvable : `make test` l'installe (apt install chromium)"
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        context = playwright.chromium.launch_persistent_context(
-            str(tmp_path_factory.mktemp("profil-chromium")),
-            executable_path=chromium,
-            headless=True,
-            args=FLAGS,
-            viewport={"width": 1280, "height": 900},
-        )
+    with chromium_context(tmp_path_factory.mktemp("profil-chromium"), width=1280) as context:
         yield context
-        context.close()
 
 
 @dataclass

@@ -18,6 +18,7 @@ import pytest
 
 from flows.cli import main
 from tasks.core.text import french_date, french_decimal
+from tests.chromium import chromium_context
 from tests.conftest import ROOT, SAMPLES
 from tests.mirror_server import MirrorServer
 
@@ -28,14 +29,6 @@ SUBVENTIONS = ROOT / "samples" / "subventions" / "59522"
 ARTIFACTS = ROOT / "test-artifacts" / "site"
 BANNER = "Démonstration : les subventions affichées sont FICTIVES."
 # field-notes.md: the flags Debian's chromium needs here (the profile is a new temp dir).
-FLAGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 PAGES = ["index", "population", "familles", "logement", "subventions"]
 NNBSP = "\u202f"
 
@@ -75,20 +68,8 @@ def served(demo):
 
 @pytest.fixture(scope="module")
 def browser(tmp_path_factory):
-    chromium = shutil.which("chromium")
-    assert chromium, "chromium est introuvable : `make test` l'installe (apt install chromium)"
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        context = playwright.chromium.launch_persistent_context(
-            str(tmp_path_factory.mktemp("profil-chromium")),
-            executable_path=chromium,
-            headless=True,
-            args=FLAGS,
-            viewport={"width": 1100, "height": 900},
-        )
+    with chromium_context(tmp_path_factory.mktemp("profil-chromium"), width=1100) as context:
         yield context
-        context.close()
 
 
 @dataclass

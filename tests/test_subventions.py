@@ -25,7 +25,12 @@ from tasks.subventions import decisions
 from tasks.subventions.model import Decision
 from tasks.subventions.steps import _documents
 from tests.conftest import ROOT
-from tests.subventions_fixtures import answer_report, write_broken_documents, write_documents
+from tests.subventions_fixtures import (
+    answer_report,
+    edit_rows,
+    write_broken_documents,
+    write_documents,
+)
 
 pytestmark = pytest.mark.usefixtures("prefect_api")
 
@@ -166,16 +171,6 @@ def closed_port() -> str:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return f"http://127.0.0.1:{probe.getsockname()[1]}"
-
-
-def edit_rows(path: Path, change) -> None:
-    """Edit a reviewable file as a spreadsheet saves it (UTF-8 with BOM, `;`)."""
-    reader = csv.DictReader(io.StringIO(path.read_text(encoding="utf-8-sig")), delimiter=";")
-    rows = [change(dict(row)) for row in reader]
-    with path.open("w", encoding="utf-8-sig", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=reader.fieldnames, delimiter=";")
-        writer.writeheader()
-        writer.writerows(rows)
 
 
 def identifier_rows(out: Path) -> dict[str, dict]:

@@ -1,7 +1,9 @@
 from __future__ import annotations
 
+import fcntl
 import importlib.util
 import os
+import pickle
 import shutil
 import subprocess
 import tempfile
@@ -85,6 +87,25 @@ def copy_tree(source: Path, target: Path) -> Path:
     return target
 
 
+def built_once(tmp_path_factory, name: str, build):
+    """`build(folder)`'s result, built by the first test process of the session that asks
+    for it and read back by the others (pytest-xdist runs one process per core, each with
+    its own session): the expensive state of a session is made once per run, not once per
+    process. The folder is never written after."""
+    base = tmp_path_factory.getbasetemp()
+    shared = base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+    folder, done = shared / name, shared / f"{name}.pickle"
+    with (shared / f"{name}.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # the others wait here while the first builds
+        if done.exists():
+            return pickle.loads(done.read_bytes())
+        shutil.rmtree(folder, ignore_errors=True)  # a build that failed half-way
+        folder.mkdir()
+        result = build(folder)
+        done.write_bytes(pickle.dumps(result))
+        return result
+
+
 @pytest.fixture(scope="session")
 def mirror_template(tmp_path_factory) -> Path:
     """The bundled sample mirror completed with SYNTHETIC census, CAF and Observatoire
@@ -93,12 +114,16 @@ def mirror_template(tmp_path_factory) -> Path:
     never written after. Filosofi keeps its real rows of the Nord only (its whole files
     make 1.9 million values to build at every refresh; they are tested whole on their
     own: tests/unit/test_geography.py, and the demo refresh of tests/test_site.py)."""
-    target = copy_tree(SAMPLES, tmp_path_factory.mktemp("modele") / "mirror")
-    for relative in FILOSOFI:
-        keep_rows(target / relative, lambda line: line.startswith(("CODGEO;", "59")))
-    write_census(target)
-    write_social(target)
-    return target
+
+    def build(folder: Path) -> Path:
+        target = copy_tree(SAMPLES, folder / "mirror")
+        for relative in FILOSOFI:
+            keep_rows(target / relative, lambda line: line.startswith(("CODGEO;", "59")))
+        write_census(target)
+        write_social(target)
+        return target
+
+    return built_once(tmp_path_factory, "modele", build)
 
 
 @pytest.fixture
@@ -192,15 +217,17 @@ def udata_server(tmp_path_factory):
 def refreshed_template(tmp_path_factory, prefect_api, mirror_template):
     """One complete refresh of every source on the completed mirror, run once per session:
     its summary and its folder (`entrepot/`, `data/`), never written after."""
-    from flows.yearly_refresh import yearly_refresh
 
-    root = tmp_path_factory.mktemp("complet")
-    with MirrorServer(mirror_template) as server, pytest.MonkeyPatch.context() as env:
-        env.setenv("OPENDATA_WAREHOUSE", str(root / "entrepot" / "opendata.duckdb"))
-        env.setenv("OPENDATA_DATA_DIR", str(root / "data"))
-        env.setenv("OPENDATA_MIRROR", server.url)
-        summary = yearly_refresh()
-    return summary, root
+    def build(root: Path):
+        from flows.yearly_refresh import yearly_refresh
+
+        with MirrorServer(mirror_template) as server, pytest.MonkeyPatch.context() as env:
+            env.setenv("OPENDATA_WAREHOUSE", str(root / "entrepot" / "opendata.duckdb"))
+            env.setenv("OPENDATA_DATA_DIR", str(root / "data"))
+            env.setenv("OPENDATA_MIRROR", server.url)
+            return yearly_refresh(), root
+
+    return built_once(tmp_path_factory, "complet", build)
 
 
 @pytest.fixture(scope="session")

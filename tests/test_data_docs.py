@@ -59,7 +59,10 @@ SMALL_SUITE = [
 
 @pytest.fixture(scope="module")
 def small_site(tmp_path_factory) -> gate.Validation:
-    """The Data Docs of one small mart (a failed pattern, a chart), built as a refresh does."""
+    """The Data Docs of one small mart (a failed pattern, a chart), built as a refresh does.
+    SYNTHETIC rows (three communes, a made-up `part_test` column and a code cut short on
+    purpose): no real mart has a distribution check, the one kind of GX result drawn as a
+    chart. The real Data Docs, those of the session's full refresh, are the browser tests'."""
     root = tmp_path_factory.mktemp("data-docs")
     path = root / "communes.json"
     path.write_text(json.dumps({"name": "communes", "expectations": SMALL_SUITE}), "utf-8")

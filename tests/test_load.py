@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import zipfile
-from pathlib import Path
 
 import duckdb
 import pytest
@@ -12,31 +10,12 @@ import pytest
 from tasks.core.errors import InvalidData, InvalidFormat, LayoutChanged
 from tasks.sources import load
 from tasks.sources.formats import check_payload
-from tasks.sources.raw_store import RawFile, sha256_of
 from tasks.sources.registry import load_registry
 from tasks.transform import models
 from tests.conftest import FIXTURES, SAMPLES
+from tests.raw_files import as_zip, raw_row
 
 EXTRACT = (FIXTURES / "insee" / "base_cc_comparateur_extrait.csv").read_text(encoding="utf-8")
-
-
-def as_zip(tmp_path: Path, csv_text: str, member: str = "base_cc_comparateur.csv") -> Path:
-    path = tmp_path / "base_cc_comparateur_csv.zip"
-    with zipfile.ZipFile(path, "w") as archive:
-        archive.writestr(member, csv_text)
-    return path
-
-
-def raw_row(path: Path, millesime: int = 2022) -> RawFile:
-    return RawFile(
-        "insee_comparateur",
-        "https://www.insee.fr/x.zip",
-        millesime,
-        sha256_of(path),
-        path.stat().st_size,
-        "2026-11-29T00:00:00+00:00",
-        path.name,
-    )
 
 
 @pytest.fixture

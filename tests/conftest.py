@@ -70,16 +70,6 @@ def pytest_collection_modifyitems(items):
         for fixture, marker in MARKERS.items():
             if fixture in item.fixturenames:
                 item.add_marker(marker)
-    # The files of the most expensive components first (the operator stack, udata, then
-    # flows and the browser), the quick ones last: the processes of pytest-xdist then end
-    # together instead of waiting on a long file handed out at the end. Each file keeps
-    # its tests in their order (a stable sort on the file's rank).
-    rank: dict[str, int] = {}
-    for item in items:
-        kinds = {marker.name for marker in item.iter_markers()}
-        here = 0 if kinds & {"stack", "udata"} else 1 if kinds & {"flow", "browser"} else 2
-        rank[item.path] = min(rank.get(item.path, 2), here)
-    items.sort(key=lambda item: rank[item.path])
 
 
 def keep_rows(archive: Path, keep) -> None:
